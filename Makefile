@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make               modules for the default kernel and the Go binaries
+# make modules       modules for KDIR (default: Debian 12's 6.1 cloud headers)
+# make modules-matrix  modules for 6.1 and 6.12, warnings are errors
+# make test          host tests, then guest tests on both kernels
+# make demo          boot two kernels and show them ringing each other
+# make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
+
+SHELL := /bin/bash
+BUILD := $(CURDIR)/build
+GO ?= go
+
+latest_headers = $(lastword $(sort $(wildcard /usr/src/linux-headers-$(1)*-cloud-amd64)))
+KDIR_61 ?= $(call latest_headers,6.1.)
+KDIR_612 ?= $(call latest_headers,6.12.)
+KDIR ?= $(KDIR_61)
+KERNEL ?= 6.1
+GUESTS ?= 2
+
+KMOD_SRC := Kbuild $(shell find kmod api -type f -name '*.[ch]')
+GO_SRC := go.mod $(shell find ctl api tests -type f -name '*.go' 2>/dev/null)
+HOST_BINS := popcorn-vm
+GUEST_BINS := popcorn-ivshmem-server
+BINS := $(addprefix $(BUILD)/bin/,$(HOST_BINS) $(GUEST_BINS))
+
+VM := $(BUILD)/bin/popcorn-vm
+VM_FLAGS := --build $(BUILD)
+
+.PHONY: all modules modules-matrix bins guest-tools test test-host test-guest \
+	demo shell checkpatch clean
+
+all: modules bins guest-tools
+
+# build/<name>/ is named after the tree: linux-headers-6.1.0-56-cloud-amd64 -> 6.1.0-56-cloud-amd64
+kernelname = $(patsubst linux-headers-%,%,$(notdir $(abspath $(1))))
+
+# Out-of-tree builds write objects beside the sources, so each kernel gets
+# its own copy of the tree under build/<release>/ and builds there.
+# $(1): kernel tree, $(2): extra kbuild flags
+define build_modules
+	@test -d "$(1)" || { echo "no kernel tree at '$(1)': run .ci/setup or pass KDIR=" >&2; exit 1; }
+	@rel=$(call kernelname,$(1)); dst=$(BUILD)/$$rel; \
+	mkdir -p $$dst && cp -a --update --parents $(KMOD_SRC) $$dst/ && \
+	$(MAKE) -C $(1) M=$$dst $(2) modules && \
+	mkdir -p $(BUILD)/modules/$$rel && cp $$dst/*.ko $(BUILD)/modules/$$rel/
+endef
+
+modules:
+	$(call build_modules,$(KDIR),)
+
+modules-matrix:
+	$(call build_modules,$(KDIR_61),KCFLAGS=-Werror W=1)
+	$(call build_modules,$(KDIR_612),KCFLAGS=-Werror W=1)
+
+bins: $(BINS)
+
+$(BUILD)/bin/%: $(GO_SRC)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$(if $(filter popcorn-vm,$*),tests/vm/cmd,ctl/cmd)/$*
+
+# Static helpers that run inside guests.
+guest-tools: $(BUILD)/guest/debug-exit
+
+$(BUILD)/guest/debug-exit: tests/vm/guest/debug-exit.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Werror -o $@ $<
+
+test: test-host test-guest
+
+test-host:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# Guests boot the Debian kernels fetched by `popcorn-vm fetch`.
+test-guest: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch
+	$(VM) $(VM_FLAGS) test --kernel 6.1 --kernel 6.12
+
+demo: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch
+	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script demo.sh
+
+shell: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch
+	$(VM) $(VM_FLAGS) shell --kernel $(KERNEL) --guests $(GUESTS)
+
+# checkpatch.pl comes from Debian's linux-source-6.1 tarball.
+LINUX_SRC := $(BUILD)/linux-source-6.1
+$(LINUX_SRC)/.extracted:
+	@mkdir -p $(BUILD)
+	tar -C $(BUILD) -xf /usr/src/linux-source-6.1.tar.xz \
+		linux-source-6.1/scripts linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	touch $@
+
+checkpatch: $(LINUX_SRC)/.extracted
+	$(LINUX_SRC)/scripts/checkpatch.pl --no-tree --strict --quiet -f \
+		$(shell find kmod -name '*.[ch]')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/popcorn_shm/<pci-dev>/ring: writing "PEER VECTOR" rings
+ * that doorbell of that peer. A test and debugging knob; the transport
+ * rings doorbells itself.
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/uaccess.h>
+
+#include "ivshmem.h"
+
+static struct dentry *pcn_shm_debugfs_root;
+
+static ssize_t ring_write(struct file *file, const char __user *ubuf,
+			  size_t count, loff_t *ppos)
+{
+	struct pcn_ivshmem *dev = file->private_data;
+	unsigned int peer, vector;
+	char buf[32];
+	int err;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	if (sscanf(buf, "%u %u", &peer, &vector) != 2)
+		return -EINVAL;
+	if (peer > U16_MAX || vector > U16_MAX)
+		return -ERANGE;
+
+	err = pcn_shm_window_ring(&dev->win, peer, vector);
+	return err ? err : count;
+}
+
+static const struct file_operations ring_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = ring_write,
+};
+
+void pcn_ivshmem_debugfs_add(struct pcn_ivshmem *dev)
+{
+	dev->debugfs = debugfs_create_dir(pci_name(dev->pdev),
+					  pcn_shm_debugfs_root);
+	debugfs_create_file("ring", 0200, dev->debugfs, dev, &ring_fops);
+}
+
+void pcn_ivshmem_debugfs_remove(struct pcn_ivshmem *dev)
+{
+	debugfs_remove(dev->debugfs);
+}
+
+int pcn_shm_debugfs_init(void)
+{
+	pcn_shm_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	return 0;
+}
+
+void pcn_shm_debugfs_exit(void)
+{
+	debugfs_remove(pcn_shm_debugfs_root);
+}
