@@ -1,0 +1,84 @@
+# Shared by the guest tests: KTAP output and helpers for popcorn_shm.
+# Tests run in a rig guest (tests/vm) with POPCORN_GUEST, POPCORN_GUESTS,
+# POPCORN_SHM_SIZE and POPCORN_VECTORS from the kernel command line.
+
+KTAP_N=0
+KTAP_FAIL=0
+
+ktap_plan() {
+	echo "KTAP version 1"
+	echo "1..$1"
+}
+
+ktap_ok() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "ok $KTAP_N $*"
+}
+
+ktap_not_ok() {
+	KTAP_N=$((KTAP_N + 1))
+	KTAP_FAIL=$((KTAP_FAIL + 1))
+	echo "not ok $KTAP_N $*"
+}
+
+# ktap_check DESCRIPTION COMMAND...: one result from a command's status.
+ktap_check() {
+	desc=$1
+	shift
+	if "$@"; then
+		ktap_ok "$desc"
+	else
+		ktap_not_ok "$desc"
+	fi
+}
+
+ktap_finish() {
+	echo "# Totals: pass:$((KTAP_N - KTAP_FAIL)) fail:$KTAP_FAIL"
+	[ "$KTAP_FAIL" -eq 0 ]
+	exit $?
+}
+
+# busywait TIMEOUT_MS COMMAND...: poll until the command succeeds.
+busywait() {
+	left=$1
+	shift
+	while ! "$@"; do
+		[ "$left" -le 0 ] && return 1
+		sleep 0.05
+		left=$((left - 50))
+	done
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] && return 0
+	echo "# $1: got '$2', want '$3'"
+	return 1
+}
+
+SHM_MOD=/lib/popcorn/popcorn_shm.ko
+
+# shm_dev: the sysfs directory of the ivshmem PCI device, if any.
+shm_dev() {
+	for d in /sys/bus/pci/devices/*; do
+		if [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# shm_irqs VECTOR: interrupts counted on one of our doorbell vectors.
+shm_irqs() {
+	cut -d' ' -f$(($1 + 1)) "$SHM_DEV/popcorn/interrupts"
+}
+
+# shm_ring PEER VECTOR
+shm_ring() {
+	echo "$1 $2" > "/sys/kernel/debug/popcorn_shm/${SHM_DEV##*/}/ring"
+}
+
+module_loaded() {
+	grep -q "^$1 " /proc/modules
+}

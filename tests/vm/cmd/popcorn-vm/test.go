@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/popcorn-kernel/popcorn/tests/vm"
+)
+
+func newTestCmd(g *globals) *cobra.Command {
+	var kernels, only []string
+	cmd := &cobra.Command{
+		Use:   "test",
+		Short: "Run the suites of tests/guest/suites on each kernel, reporting KTAP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			suites, err := vm.ParseSuites(filepath.Join(g.tests, "suites"))
+			if err != nil {
+				return err
+			}
+			suites = selectSuites(suites, only)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "KTAP version 1\n1..%d\n", len(suites)*len(kernels))
+			n, failed := 0, 0
+			for _, kname := range kernels {
+				k, err := vm.FindKernel(g.cache, g.build, kname)
+				if err != nil {
+					return err
+				}
+				for _, s := range suites {
+					n++
+					name := k.Series() + "/" + s.Name
+					start := time.Now()
+					fmt.Fprintf(out, "# %s: %d guest(s) on %s, %s\n", name, s.Guests, k.Release, s.Script)
+					o := vm.Options{
+						Kernel: k, BuildDir: g.build, TestsDir: g.tests,
+						RunDir: g.runDir(k.Series() + "-" + s.Name),
+						Guests: s.Guests, CPUs: 1, MemMB: 384, Ivshmem: s.Ivshmem,
+						ShmSize: 4 << 20, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
+						Script: s.Script, Timeout: s.Timeout, Log: io.Discard,
+					}
+					var buf bytes.Buffer
+					sub := &cobra.Command{}
+					sub.SetOut(&buf)
+					sub.SetContext(cmd.Context())
+					err = runAndReport(sub, g, o, s.WantSplat)
+					printIndented(out, buf.Bytes())
+					status := "ok"
+					if err != nil {
+						status = "not ok"
+						failed++
+					}
+					fmt.Fprintf(out, "%s %d %s # time=%.1fs\n", status, n, name, time.Since(start).Seconds())
+				}
+			}
+			fmt.Fprintf(out, "# Totals: pass:%d fail:%d\n", n-failed, failed)
+			if failed > 0 {
+				return fmt.Errorf("%d of %d guest suites failed", failed, n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&kernels, "kernel", []string{"6.1"}, "kernel series to test (repeatable)")
+	cmd.Flags().StringSliceVar(&only, "suite", nil, "run only these suites")
+	return cmd
+}
+
+func selectSuites(all []vm.Suite, only []string) []vm.Suite {
+	if len(only) == 0 {
+		return all
+	}
+	want := map[string]bool{}
+	for _, o := range only {
+		want[o] = true
+	}
+	var sel []vm.Suite
+	for _, s := range all {
+		if want[s.Name] {
+			sel = append(sel, s)
+		}
+	}
+	return sel
+}
+
+func printIndented(w io.Writer, b []byte) {
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if len(line) > 0 {
+			fmt.Fprintf(w, "    %s", line)
+		}
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		fmt.Fprintln(w)
+	}
+}

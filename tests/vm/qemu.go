@@ -1,0 +1,64 @@
+package vm
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+)
+
+// guestArgs is the QEMU command line of guest i.
+func (r *run) guestArgs(i int) []string {
+	o := r.opts
+	script := o.Script
+	if o.Interactive && i > 0 {
+		script = "idle"
+	}
+	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 quiet loglevel=4 "+
+		"popcorn.guest=%d popcorn.guests=%d popcorn.test=%s popcorn.ivshmem=%s "+
+		"popcorn.shm_size=%d popcorn.vectors=%d",
+		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors())
+	args := []string{
+		"-machine", "pc,accel=tcg", "-smp", strconv.Itoa(o.CPUs),
+		"-m", strconv.Itoa(o.MemMB) + "M",
+		"-nodefaults", "-display", "none", "-no-reboot",
+		"-kernel", o.Kernel.Image(), "-initrd", r.initrd,
+		"-append", cmdline,
+		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+	}
+	if i == 0 && o.Interactive {
+		args = append(args, "-serial", "mon:stdio")
+	} else {
+		args = append(args, "-chardev", "file,id=con,path="+r.console(i), "-serial", "chardev:con")
+	}
+	args = append(args, "-chardev", "file,id=res,path="+r.results(i), "-serial", "chardev:res")
+
+	switch o.Ivshmem {
+	case "doorbell":
+		args = append(args,
+			"-chardev", "socket,id=ivsh,path="+r.socket(),
+			"-device", fmt.Sprintf("ivshmem-doorbell,chardev=ivsh,vectors=%d", o.vectors()))
+	case "plain":
+		args = append(args,
+			"-object", fmt.Sprintf("memory-backend-file,id=shm,share=on,mem-path=%s,size=%d", r.shmPath, o.ShmSize),
+			"-device", "ivshmem-plain,memdev=shm")
+	}
+	if o.Net {
+		// One L2 segment for all guests: UDP multicast on the host's loopback.
+		args = append(args,
+			"-netdev", fmt.Sprintf("dgram,id=link,remote.type=inet,remote.host=%s,remote.port=%d,local.type=inet,local.host=127.0.0.1",
+				multicastGroup, r.mcastPort),
+			"-device", fmt.Sprintf("virtio-net-pci,netdev=link,mac=52:54:00:00:01:%02x", i))
+	}
+	if o.NIC && i == 0 {
+		args = append(args,
+			"-netdev", "tap,id=nic,fd=3",
+			"-device", "virtio-net-pci,netdev=nic,mac=52:54:00:00:02:00")
+	}
+	return args
+}
+
+const multicastGroup = "230.0.0.1"
+
+func (r *run) console(i int) string { return filepath.Join(r.dir, fmt.Sprintf("console-%d.log", i)) }
+func (r *run) results(i int) string { return filepath.Join(r.dir, fmt.Sprintf("results-%d.ktap", i)) }
+func (r *run) socket() string       { return filepath.Join(r.dir, "ivshmem.sock") }

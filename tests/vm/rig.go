@@ -1,0 +1,296 @@
+// Package vm is the multi-kernel rig: it boots Debian kernels as QEMU
+// guests that share one ivshmem window, runs a test script in each, and
+// judges the run by each guest's exit status, KTAP results and console.
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options describe one run of the rig.
+type Options struct {
+	Kernel   Kernel
+	BuildDir string // build/: modules, binaries, the ivshmem server
+	TestsDir string // tests/guest
+	RunDir   string // where consoles and results are written
+
+	Guests  int
+	CPUs    int
+	MemMB   int
+	Ivshmem string // "doorbell", "plain" or "none"
+	ShmSize int64
+	Vectors int  // doorbells per guest; 0 means two per guest
+	Net     bool // join the guests with virtio-net
+	NIC     bool // give guest 0 a NIC into a host network namespace
+	Script  string
+	Timeout time.Duration
+
+	Interactive bool // guest 0's console on this terminal
+	Log         io.Writer
+}
+
+func (o *Options) vectors() int {
+	if o.Ivshmem != "doorbell" {
+		return 0
+	}
+	if o.Vectors > 0 {
+		return o.Vectors
+	}
+	return 2 * o.Guests
+}
+
+func (o *Options) validate() error {
+	if o.Guests < 1 || o.Guests > 8 {
+		return fmt.Errorf("guests %d out of range 1..8", o.Guests)
+	}
+	switch o.Ivshmem {
+	case "doorbell", "plain", "none":
+	default:
+		return fmt.Errorf("ivshmem %q: want doorbell, plain or none", o.Ivshmem)
+	}
+	if o.Script == "" {
+		return errors.New("no script to run")
+	}
+	if o.Script != "shell" {
+		if _, err := os.Stat(filepath.Join(o.TestsDir, o.Script)); err != nil {
+			return fmt.Errorf("script: %w", err)
+		}
+	}
+	return nil
+}
+
+// GuestResult is what one guest did.
+type GuestResult struct {
+	Console string
+	Results string
+	Splat   string // first console line showing a kernel splat
+	Err     error  // exit status or KTAP verdict
+}
+
+// Result is a finished run.
+type Result struct {
+	Dir    string
+	Guests []GuestResult
+}
+
+// Err summarises every failure of the run, splats included.
+func (r *Result) Err() error {
+	var errs []error
+	for i, g := range r.Guests {
+		if g.Splat != "" {
+			errs = append(errs, fmt.Errorf("guest %d: kernel splat: %s (%s)", i, g.Splat, g.Console))
+		}
+		if g.Err != nil {
+			errs = append(errs, fmt.Errorf("guest %d: %w (%s)", i, g.Err, g.Console))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type run struct {
+	opts      Options
+	dir       string
+	initrd    string
+	shmPath   string
+	mcastPort int
+	nic       *hostNIC
+	server    *exec.Cmd
+}
+
+// Run boots the guests, waits for them, and judges the run.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	r := &run{opts: o, dir: o.RunDir, mcastPort: 20000 + os.Getpid()%20000}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, err
+	}
+	r.initrd = filepath.Join(r.dir, "initramfs.cpio.gz")
+	ir := Initramfs{Kernel: o.Kernel, BuildDir: o.BuildDir, TestsDir: o.TestsDir}
+	if err := ir.Write(r.initrd); err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	defer r.teardown()
+	if err := r.setup(); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	res := &Result{Dir: r.dir, Guests: make([]GuestResult, o.Guests)}
+	var wg sync.WaitGroup
+	for i := range o.Guests {
+		cmd, err := r.startGuest(ctx, i)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Guests[i] = r.waitGuest(ctx, cmd, i)
+			// A shell session ends the run when its guest stops.
+			if o.Interactive && i == 0 {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := r.stopServer(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (r *run) setup() error {
+	o := r.opts
+	switch o.Ivshmem {
+	case "doorbell":
+		if err := r.startServer(); err != nil {
+			return err
+		}
+	case "plain":
+		r.shmPath = fmt.Sprintf("/dev/shm/popcorn-vm-%d", os.Getpid())
+		if err := os.WriteFile(r.shmPath, nil, 0o600); err != nil {
+			return err
+		}
+		if err := os.Truncate(r.shmPath, o.ShmSize); err != nil {
+			return err
+		}
+	}
+	if o.NIC {
+		nic, err := newHostNIC(fmt.Sprintf("pcnvm-%d", os.Getpid()))
+		if err != nil {
+			return fmt.Errorf("host NIC: %w", err)
+		}
+		r.nic = nic
+		fmt.Fprintf(o.Log, "guest 0's NIC reaches netns %s (host 10.99.0.1, guest 10.99.0.2)\n", nic.ns)
+	}
+	return nil
+}
+
+func (r *run) startServer() error {
+	o := r.opts
+	log, err := os.Create(filepath.Join(r.dir, "ivshmem-server.log"))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	r.server = exec.Command(filepath.Join(o.BuildDir, "bin", "popcorn-ivshmem-server"),
+		"-S", r.socket(), "-l", fmt.Sprint(o.ShmSize), "-n", fmt.Sprint(o.vectors()))
+	r.server.Stdout, r.server.Stderr = log, log
+	if err := r.server.Start(); err != nil {
+		return fmt.Errorf("ivshmem server: %w", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if _, err := os.Stat(r.socket()); err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("ivshmem server did not create %s", r.socket())
+}
+
+// stopServer stops the server as an operator would, with SIGTERM, and
+// checks that it cleaned up after itself.
+func (r *run) stopServer() error {
+	if r.server == nil {
+		return nil
+	}
+	srv := r.server
+	r.server = nil
+	srv.Process.Signal(syscall.SIGTERM)
+	if err := srv.Wait(); err != nil {
+		return fmt.Errorf("ivshmem server exited: %w", err)
+	}
+	if _, err := os.Stat(r.socket()); !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ivshmem server left its socket behind")
+	}
+	return nil
+}
+
+func (r *run) teardown() {
+	if r.server != nil {
+		r.server.Process.Kill()
+		r.server.Wait()
+	}
+	if r.shmPath != "" {
+		os.Remove(r.shmPath)
+	}
+	if r.nic != nil {
+		r.nic.Close()
+	}
+}
+
+func (r *run) startGuest(ctx context.Context, i int) (*exec.Cmd, error) {
+	args := r.guestArgs(i)
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	cmd.WaitDelay = 5 * time.Second
+	if err := os.WriteFile(filepath.Join(r.dir, fmt.Sprintf("qemu-%d.cmdline", i)),
+		[]byte("qemu-system-x86_64 "+strings.Join(args, " ")+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if i == 0 && r.opts.Interactive {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	} else {
+		log, err := os.Create(filepath.Join(r.dir, fmt.Sprintf("qemu-%d.log", i)))
+		if err != nil {
+			return nil, err
+		}
+		defer log.Close()
+		cmd.Stdout, cmd.Stderr = log, log
+	}
+	if i == 0 && r.nic != nil {
+		cmd.ExtraFiles = []*os.File{r.nic.tap}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("guest %d: %w", i, err)
+	}
+	return cmd, nil
+}
+
+// waitGuest collects a guest's verdict. isa-debug-exit makes QEMU exit
+// with status*2+1, so 1 is a guest that passed; 0 is a guest that powered
+// off or panicked without saying.
+func (r *run) waitGuest(ctx context.Context, cmd *exec.Cmd, i int) GuestResult {
+	err := cmd.Wait()
+	g := GuestResult{Console: r.console(i), Results: r.results(i)}
+	if r.opts.Interactive && i == 0 {
+		g.Console = "(terminal)"
+	} else if splat, serr := findSplat(g.Console); serr != nil {
+		g.Err = serr
+		return g
+	} else {
+		g.Splat = splat
+	}
+	code := cmd.ProcessState.ExitCode()
+	switch {
+	case ctx.Err() != nil && !r.opts.Interactive:
+		g.Err = fmt.Errorf("timed out after %v", r.opts.Timeout)
+	case r.opts.Interactive:
+	case code == 0:
+		g.Err = errors.New("guest stopped without a status (panic or power-off)")
+	case code&1 == 0:
+		g.Err = fmt.Errorf("qemu failed: %v", err)
+	case code != 1:
+		g.Err = fmt.Errorf("test exited with status %d", code>>1)
+	default:
+		g.Err = ktapVerdict(g.Results)
+	}
+	return g
+}
