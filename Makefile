@@ -27,7 +27,7 @@ BINS := $(addprefix $(BUILD)/bin/,$(HOST_BINS) $(GUEST_BINS))
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: all modules modules-matrix bins guest-tools test test-host test-guest \
+.PHONY: all modules modules-matrix test-modules bins guest-tools test test-host test-guest \
 	demo shell checkpatch clean
 
 all: modules bins guest-tools
@@ -37,21 +37,28 @@ kernelname = $(patsubst linux-headers-%,%,$(notdir $(abspath $(1))))
 
 # Out-of-tree builds write objects beside the sources, so each kernel gets
 # its own copy of the tree under build/<release>/ and builds there.
-# $(1): kernel tree, $(2): extra kbuild flags
+# $(1): kernel tree, $(2): source dir, $(3): its files (with a top Kbuild),
+# $(4): build/<dir> for the .ko files, $(5): kbuild flags
 define build_modules
 	@test -d "$(1)" || { echo "no kernel tree at '$(1)': run .ci/setup or pass KDIR=" >&2; exit 1; }
-	@rel=$(call kernelname,$(1)); dst=$(BUILD)/$$rel; \
-	mkdir -p $$dst && cp -a --update --parents $(KMOD_SRC) $$dst/ && \
-	$(MAKE) -C $(1) M=$$dst $(2) modules && \
-	mkdir -p $(BUILD)/modules/$$rel && cp $$dst/*.ko $(BUILD)/modules/$$rel/
+	@rel=$(call kernelname,$(1)); dst=$(BUILD)/$(4)-src/$$rel; \
+	mkdir -p $$dst && (cd $(2) && cp -a --update --parents $(3) $$dst/) && \
+	$(MAKE) -C $(1) M=$$dst $(5) modules && \
+	mkdir -p $(BUILD)/$(4)/$$rel && cp $$dst/*.ko $(BUILD)/$(4)/$$rel/
 endef
 
 modules:
-	$(call build_modules,$(KDIR),)
+	$(call build_modules,$(KDIR),.,$(KMOD_SRC),modules,)
 
 modules-matrix:
-	$(call build_modules,$(KDIR_61),KCFLAGS=-Werror W=1)
-	$(call build_modules,$(KDIR_612),KCFLAGS=-Werror W=1)
+	$(call build_modules,$(KDIR_61),$(CURDIR),$(KMOD_SRC),modules,KCFLAGS=-Werror W=1)
+	$(call build_modules,$(KDIR_612),$(CURDIR),$(KMOD_SRC),modules,KCFLAGS=-Werror W=1)
+
+# Modules that exist only for guest tests, e.g. one that splats on purpose.
+SPLAT_SRC := Kbuild popcorn_splat.c
+test-modules:
+	$(call build_modules,$(KDIR_61),tests/vm/splat,$(SPLAT_SRC),modules-test,)
+	$(call build_modules,$(KDIR_612),tests/vm/splat,$(SPLAT_SRC),modules-test,)
 
 bins: $(BINS)
 
@@ -73,13 +80,13 @@ test-host:
 	$(GO) test -race -count=1 ./...
 
 # Guests boot the Debian kernels fetched by `popcorn-vm fetch`.
-test-guest: bins guest-tools modules-matrix
+test-guest: bins guest-tools modules-matrix test-modules
 	$(VM) $(VM_FLAGS) fetch
 	$(VM) $(VM_FLAGS) test --kernel 6.1 --kernel 6.12
 
 demo: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
-	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script demo.sh
+	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script ring.sh
 
 shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch

@@ -13,7 +13,7 @@ func (r *run) guestArgs(i int) []string {
 	if o.Interactive && i > 0 {
 		script = "idle"
 	}
-	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 quiet loglevel=4 "+
+	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 loglevel=7 "+
 		"popcorn.guest=%d popcorn.guests=%d popcorn.test=%s popcorn.ivshmem=%s "+
 		"popcorn.shm_size=%d popcorn.vectors=%d",
 		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors())
