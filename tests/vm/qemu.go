@@ -45,8 +45,8 @@ func (r *run) guestArgs(i int) []string {
 	if o.Net {
 		// One L2 segment for all guests: UDP multicast on the host's loopback.
 		args = append(args,
-			"-netdev", fmt.Sprintf("dgram,id=link,remote.type=inet,remote.host=%s,remote.port=%d,local.type=inet,local.host=127.0.0.1",
-				multicastGroup, r.mcastPort),
+			"-netdev", fmt.Sprintf("dgram,id=link,remote.type=inet,remote.host=%s,remote.port=%d,local.type=inet,local.host=127.0.0.1,local.port=%d",
+				multicastGroup, r.mcastPort, r.mcastPort),
 			"-device", fmt.Sprintf("virtio-net-pci,netdev=link,mac=52:54:00:00:01:%02x", i))
 	}
 	if o.NIC && i == 0 {

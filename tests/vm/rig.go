@@ -270,27 +270,35 @@ func (r *run) startGuest(ctx context.Context, i int) (*exec.Cmd, error) {
 func (r *run) waitGuest(ctx context.Context, cmd *exec.Cmd, i int) GuestResult {
 	err := cmd.Wait()
 	g := GuestResult{Console: r.console(i), Results: r.results(i)}
-	if r.opts.Interactive && i == 0 {
-		g.Console = "(terminal)"
-	} else if splat, serr := findSplat(g.Console); serr != nil {
-		g.Err = serr
+	if r.opts.Interactive {
+		if i == 0 {
+			g.Console = "(terminal)"
+		}
 		return g
-	} else {
-		g.Splat = splat
 	}
 	code := cmd.ProcessState.ExitCode()
 	switch {
-	case ctx.Err() != nil && !r.opts.Interactive:
+	case ctx.Err() != nil:
 		g.Err = fmt.Errorf("timed out after %v", r.opts.Timeout)
-	case r.opts.Interactive:
 	case code == 0:
 		g.Err = errors.New("guest stopped without a status (panic or power-off)")
 	case code&1 == 0:
-		g.Err = fmt.Errorf("qemu failed: %v", err)
+		g.Err = fmt.Errorf("qemu failed (%v): %s", err, r.qemuLog(i))
+		return g
 	case code != 1:
 		g.Err = fmt.Errorf("test exited with status %d", code>>1)
 	default:
 		g.Err = ktapVerdict(g.Results)
 	}
+	splat, serr := findSplat(g.Console)
+	if serr != nil {
+		g.Err = errors.Join(g.Err, serr)
+	}
+	g.Splat = splat
 	return g
+}
+
+func (r *run) qemuLog(i int) string {
+	b, _ := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("qemu-%d.log", i)))
+	return strings.TrimSpace(string(b))
 }
