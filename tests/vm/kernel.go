@@ -27,7 +27,11 @@ func series(release string) string {
 	if len(parts) < 2 {
 		return release
 	}
-	return parts[0] + "." + strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' })
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	return parts[0] + "." + minor
 }
 
 // Releases lists the kernel releases our modules were built for, from

@@ -1,0 +1,166 @@
+package vm
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCpioListsWithCpio(t *testing.T) {
+	if _, err := exec.LookPath("cpio"); err != nil {
+		t.Skip("cpio not installed")
+	}
+	var buf bytes.Buffer
+	c := newCpio(&buf)
+	if err := c.File("bin/busybox", 0o755, []byte("odd-length")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Symlink("bin/sh", "busybox"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.File("lib/modules/a.ko", 0o644, []byte("1234")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("cpio", "-it", "--quiet")
+	cmd.Stdin = &buf
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cpio -t: %v", err)
+	}
+	want := "bin\nbin/busybox\nbin/sh\nlib\nlib/modules\nlib/modules/a.ko\n"
+	if string(out) != want {
+		t.Fatalf("cpio lists\n%s\nwant\n%s", out, want)
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestKtapVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name, ktap string
+		ok         bool
+	}{
+		{"pass", "KTAP version 1\n1..2\nok 1 a\nok 2 b\n", true},
+		{"skip is not a failure", "1..1\nnot ok 1 a # SKIP no device\n", true},
+		{"failure", "1..2\nok 1 a\nnot ok 2 b\n", false},
+		{"missing result", "1..3\nok 1 a\nok 2 b\n", false},
+		{"no plan", "ok 1 a\n", false},
+		{"empty", "", false},
+		{"nested results do not count", "1..1\n    not ok 1 sub\nok 1 a\n", true},
+	} {
+		err := ktapVerdict(writeFile(t, tc.ktap))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: verdict %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestFindSplat(t *testing.T) {
+	clean := "[    0.1] Linux version 6.1\n[    2.0] popcorn_shm: peer 0\n"
+	if s, err := findSplat(writeFile(t, clean)); err != nil || s != "" {
+		t.Fatalf("clean console: %q %v", s, err)
+	}
+	for _, line := range []string{
+		"[    2.7] WARNING: CPU: 0 PID: 168 at x.c:8 f+0x15/0xff0",
+		"[    3.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+		"[    3.1] general protection fault, probably for non-canonical address",
+		"[  120.0] INFO: task insmod:99 blocked for more than 120 seconds. hung task",
+		"[    3.1] refcount_t: underflow; use-after-free.",
+	} {
+		s, err := findSplat(writeFile(t, clean+line+"\n"))
+		if err != nil || s != line {
+			t.Errorf("splat %q: found %q %v", line, s, err)
+		}
+	}
+}
+
+func TestParseSuite(t *testing.T) {
+	s, err := parseSuite(strings.Fields("net 2 net.sh --net --nic --ivshmem=plain --vectors=6 --timeout=30s --want-splat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Suite{Name: "net", Guests: 2, Script: "net.sh", Ivshmem: "plain", Vectors: 6,
+		Net: true, NIC: true, Timeout: 30 * time.Second, WantSplat: true}
+	if s != want {
+		t.Fatalf("got %+v\nwant %+v", s, want)
+	}
+	for _, bad := range []string{"a 1", "a 0 x.sh", "a 9 x.sh", "a two x.sh", "a 1 x.sh --bogus", "a 1 x.sh --vectors=x"} {
+		if _, err := parseSuite(strings.Fields(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestSuitesManifestParses(t *testing.T) {
+	suites, err := ParseSuites("../guest/suites")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range suites {
+		if _, err := os.Stat(filepath.Join("../guest", s.Script)); err != nil {
+			t.Errorf("suite %s: %v", s.Name, err)
+		}
+	}
+}
+
+func TestModuleDepends(t *testing.T) {
+	info := []byte("\x00license=GPL\x00depends=virtio,virtio_ring\x00retpoline=Y\x00")
+	got := moduleDepends(info)
+	if strings.Join(got, " ") != "virtio virtio_ring" {
+		t.Fatalf("depends %v", got)
+	}
+	if got := moduleDepends([]byte("\x00depends=\x00")); got != nil {
+		t.Fatalf("empty depends: %v", got)
+	}
+}
+
+func TestSeries(t *testing.T) {
+	for rel, want := range map[string]string{
+		"6.1.0-56-cloud-amd64":       "6.1",
+		"6.12.117+deb12-cloud-amd64": "6.12",
+		"6.12-rc1":                   "6.12",
+	} {
+		if got := series(rel); got != want {
+			t.Errorf("series(%q) = %q, want %q", rel, got, want)
+		}
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "t.sh"), nil, 0o644)
+	good := Options{Guests: 2, Ivshmem: "doorbell", Script: "t.sh", TestsDir: dir}
+	if err := good.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if good.vectors() != 4 {
+		t.Fatalf("default vectors %d, want two per guest", good.vectors())
+	}
+	for _, mod := range []func(*Options){
+		func(o *Options) { o.Guests = 0 },
+		func(o *Options) { o.Guests = 9 },
+		func(o *Options) { o.Ivshmem = "pci" },
+		func(o *Options) { o.Script = "" },
+		func(o *Options) { o.Script = "missing.sh" },
+	} {
+		o := good
+		mod(&o)
+		if err := o.validate(); err == nil {
+			t.Errorf("accepted %+v", o)
+		}
+	}
+}
