@@ -75,8 +75,9 @@ $(BUILD)/guest/debug-exit: tests/vm/guest/debug-exit.c
 
 test: test-host test-guest
 
-test-host:
+test-host: checkpatch
 	$(GO) vet ./...
+	@test -z "$$(gofmt -l ctl api tests)" || { gofmt -l ctl api tests; exit 1; }
 	$(GO) test -race -count=1 ./...
 
 # Guests boot the Debian kernels fetched by `popcorn-vm fetch`.
@@ -103,7 +104,7 @@ $(LINUX_SRC)/.extracted:
 
 checkpatch: $(LINUX_SRC)/.extracted
 	$(LINUX_SRC)/scripts/checkpatch.pl --no-tree --strict --quiet -f \
-		$(shell find kmod -name '*.[ch]')
+		$(shell find kmod tests -name '*.[ch]')
 
 clean:
 	rm -rf $(BUILD)
