@@ -87,7 +87,7 @@ test-guest: bins guest-tools modules-matrix test-modules
 
 demo: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
-	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script ring.sh
+	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script demo.sh
 
 shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
