@@ -278,8 +278,10 @@ func (r *run) waitGuest(ctx context.Context, cmd *exec.Cmd, i int) GuestResult {
 	}
 	code := cmd.ProcessState.ExitCode()
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		g.Err = fmt.Errorf("timed out after %v", r.opts.Timeout)
+	case ctx.Err() != nil:
+		g.Err = errors.New("stopped before it finished")
 	case code == 0:
 		g.Err = errors.New("guest stopped without a status (panic or power-off)")
 	case code&1 == 0:

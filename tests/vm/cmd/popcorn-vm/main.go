@@ -8,10 +8,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +42,11 @@ func main() {
 	pf.StringVar(&g.runs, "runs", "", "where runs leave their logs (default BUILD/vm-runs)")
 	pf.BoolVar(&g.keep, "keep", false, "keep the logs of runs that passed")
 	root.AddCommand(newFetchCmd(g), newRunCmd(g), newTestCmd(g), newShellCmd(g))
-	if err := root.Execute(); err != nil {
+	// Ctrl-C stops the guests and removes what the rig set up on the host.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root.ExecuteContext(ctx); err != nil {
+		stop()
 		os.Exit(1)
 	}
 }
