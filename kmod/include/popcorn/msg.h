@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * popcorn_msg: typed messages between kernels.
+ *
+ * Nodes are numbered 0..PCN_MAX_NODES-1; one of them is this kernel
+ * (pcn_msg_self()). Messages to one node arrive in the order they were
+ * sent by one thread, whole, from 0 bytes to PCN_MSG_MAX_LEN; the core
+ * splits large ones into fragments for the transport.
+ *
+ * Contexts: pcn_msg_send(), pcn_msg_rpc() and pcn_msg_broadcast() may sleep
+ * (they wait for room in the transport). pcn_msg_alloc()/pcn_msg_post()
+ * never sleep and may be used from any context.
+ *
+ * Handlers run on the transport's receive thread. A handler registered
+ * with PCN_HANDLER_ATOMIC runs with bottom halves disabled and must not
+ * sleep (softirq rules); any other runs in process context and may sleep,
+ * briefly: it holds up every message behind it.
+ */
+#ifndef _POPCORN_MSG_H
+#define _POPCORN_MSG_H
+
+#include <linux/types.h>
+#include <popcorn/wire.h>
+
+#define PCN_MAX_NODES		64
+#define PCN_MSG_MAX_LEN		(4U << 20)
+
+/* A received message, valid for the duration of the handler. */
+struct pcn_msg {
+	u16 type;
+	u16 flags;
+	u8 src;
+	u8 dst;
+	u64 rpc_id;
+	u32 len;
+	void *payload;
+};
+
+typedef void (*pcn_msg_handler_t)(const struct pcn_msg *msg, void *priv);
+
+#define PCN_HANDLER_ATOMIC	0x1
+
+int pcn_msg_register(u16 type, pcn_msg_handler_t fn, void *priv,
+		     unsigned int flags);
+/* Returns once no handler call for @type is running. */
+void pcn_msg_unregister(u16 type);
+
+/* This kernel's node id, or -1 before it was configured. */
+int pcn_msg_self(void);
+bool pcn_node_is_up(int node);
+
+int pcn_msg_send(int node, u16 type, const void *buf, size_t len);
+int pcn_msg_broadcast(u16 type, const void *buf, size_t len);
+
+/*
+ * Zero-copy send of up to pcn_msg_post_max(node) bytes: pcn_msg_alloc()
+ * lends a buffer inside the transport, which pcn_msg_post() sends or
+ * pcn_msg_abort() gives back. Exactly one of the two must follow.
+ */
+struct pcn_msg_tx {
+	void *payload;
+	/* private to the core and the transport */
+	struct pcn_node *node;
+	void *rec;
+	size_t len;
+	u32 idx;
+	u32 slots;
+	int srcu_idx;
+};
+
+size_t pcn_msg_post_max(int node);
+int pcn_msg_alloc(int node, u16 type, size_t len, struct pcn_msg_tx *tx);
+void pcn_msg_post(struct pcn_msg_tx *tx);
+void pcn_msg_abort(struct pcn_msg_tx *tx);
+
+/*
+ * Send a request and wait up to @timeout jiffies for its reply, copied into
+ * @reply (at most *@reply_len bytes; *@reply_len is set to the reply's
+ * length). Fails with -ETIMEDOUT, -EHOSTDOWN as soon as the node goes down,
+ * -EMSGSIZE if the reply did not fit, or the errno the handler replied.
+ */
+#define PCN_RPC_POLL	0x1	/* busy-poll for the reply instead of sleeping */
+int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
+		void *reply, size_t *reply_len, unsigned long timeout,
+		unsigned int flags);
+
+/* Answer a request from its handler; pcn_msg_reply_err() sends an errno. */
+int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len);
+int pcn_msg_reply_err(const struct pcn_msg *req, int err);
+
+#endif /* _POPCORN_MSG_H */

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * How a transport plugs into popcorn_msg. A transport carries records
+ * (a struct pcn_msg_hdr then its payload) of up to @max_record bytes to one
+ * node, in order, and hands received records to pcn_transport_deliver().
+ */
+#ifndef _POPCORN_TRANSPORT_H
+#define _POPCORN_TRANSPORT_H
+
+#include <linux/list.h>
+#include <linux/netlink.h>
+#include <popcorn/msg.h>
+
+struct pcn_node;
+
+struct pcn_transport_stats {
+	u64 doorbells_rung;
+	u64 doorbells_suppressed;
+	u64 errors;
+};
+
+struct pcn_transport {
+	const char *name;
+	struct module *owner;
+
+	/* Reach @node at @endpoint; the link comes up later, asynchronously. */
+	int (*link_add)(struct pcn_node *node, const char *endpoint,
+			struct netlink_ext_ack *extack);
+	/* Tear the link down; no transport call for @node runs afterwards. */
+	void (*link_del)(struct pcn_node *node);
+	/* Start a new session: drop whatever is in flight in both directions. */
+	void (*link_reset)(struct pcn_node *node);
+	/* Largest record the link carries, header included. */
+	size_t (*max_record)(struct pcn_node *node);
+	/*
+	 * Reserve room for a record of @len bytes and point tx->rec at it.
+	 * Never sleeps: -ENOSPC means "full, try again", -ENOTCONN no link.
+	 */
+	int (*reserve)(struct pcn_node *node, size_t len, struct pcn_msg_tx *tx);
+	/* Publish a reserved record; @abort turns it into padding. */
+	void (*commit)(struct pcn_node *node, struct pcn_msg_tx *tx, bool abort);
+	/* Receive up to @budget records from @node in the caller's context. */
+	int (*poll)(struct pcn_node *node, int budget);
+	/* The caller busy-polls @node: no need to ring our doorbell. */
+	void (*set_polling)(struct pcn_node *node, bool polling);
+	void (*get_stats)(struct pcn_node *node, struct pcn_transport_stats *st);
+
+	struct list_head list;	/* private to the core */
+};
+
+int pcn_transport_register(struct pcn_transport *t);
+/* Deletes every node that uses @t. */
+void pcn_transport_unregister(struct pcn_transport *t);
+
+/* The transport's state for a node, set in link_add. */
+void pcn_node_set_link(struct pcn_node *node, void *link);
+void *pcn_node_link(struct pcn_node *node);
+int pcn_node_id(struct pcn_node *node);
+
+/* Link state changes and received records, from the transport. */
+void pcn_transport_link_up(struct pcn_node *node);
+void pcn_transport_link_down(struct pcn_node *node, int err);
+/*
+ * One received record of @len bytes at @rec, which may be memory the peer
+ * can still write: the core copies before it trusts anything. @scratch is
+ * max_record bytes the core may use, owned by the caller's receive path.
+ */
+void pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
+			   void *scratch);
+
+#endif /* _POPCORN_TRANSPORT_H */

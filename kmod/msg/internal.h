@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* popcorn_msg internals: the node table, receive path, RPC and netlink. */
+#ifndef _POPCORN_MSG_INTERNAL_H
+#define _POPCORN_MSG_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/jiffies.h>
+#include <linux/mutex.h>
+#include <linux/srcu.h>
+#include <popcorn/msg.h>
+#include <popcorn/transport.h>
+
+/* Partly received fragmented messages, per sending node. */
+#define PCN_REASM_SLOTS	4
+
+struct pcn_reasm {
+	void *buf;		/* NULL when the slot is free */
+	u32 seq;
+	u32 len;
+	u32 got;
+	u16 type;
+	u16 flags;
+	u64 rpc_id;
+};
+
+struct pcn_node {
+	int id;
+	struct pcn_transport *t;
+	void *link;
+	char endpoint[64];
+
+	spinlock_t lock;	/* up, link_up, peer_nonce */
+	bool link_up;
+	bool up;
+	bool dead;		/* being deleted: senders give up */
+	u64 peer_nonce;
+	unsigned long last_rx;
+	unsigned long last_tx;
+	unsigned long last_hello;
+
+	atomic_t seq;
+	/* Only the node's receive path touches these. */
+	struct pcn_reasm reasm[PCN_REASM_SLOTS];
+
+	atomic64_t tx_msgs, tx_bytes, rx_msgs, rx_bytes, errors, rpc_timeouts;
+	struct rcu_head rcu;
+};
+
+/* Senders and receivers hold this while they use a struct pcn_node. */
+extern struct srcu_struct pcn_node_srcu;
+extern struct pcn_node __rcu *pcn_nodes[PCN_MAX_NODES];
+extern struct mutex pcn_config_lock;
+extern int pcn_self_id;
+extern u64 pcn_self_nonce;
+
+/* node.c */
+struct pcn_node *pcn_node_get(int id);	/* under pcn_node_srcu */
+int pcn_node_add(int id, const char *transport, const char *endpoint,
+		 struct netlink_ext_ack *extack);
+int pcn_node_del(int id, struct netlink_ext_ack *extack);
+int pcn_self_set(int id, struct netlink_ext_ack *extack);
+void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg);
+void pcn_nodes_remove_all(void);
+int pcn_heartbeat_init(void);
+void pcn_heartbeat_exit(void);
+
+/* msg.c */
+int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
+	     const void *buf, size_t len, bool wait);
+int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
+		       const void *buf, size_t len);
+void pcn_handlers_exit(void);
+void pcn_reasm_drop(struct pcn_node *node);
+
+/* rpc.c */
+void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg);
+void pcn_rpc_fail_node(int node);
+unsigned long pcn_rpc_pending(void);
+
+/* netlink.c */
+int pcn_netlink_init(void);
+void pcn_netlink_exit(void);
+void pcn_netlink_notify(struct pcn_node *node);
+
+/* selftest.c: echo and bench handlers, ping and bench operations */
+int pcn_selftest_init(void);
+void pcn_selftest_exit(void);
+int pcn_ping(int node, u32 size, u32 timeout_ms, bool poll, u64 *ns);
+int pcn_bench(int node, u32 count, u32 size, u64 *bytes, u64 *nsec);
+
+/* debugfs.c */
+void pcn_debugfs_init(void);
+void pcn_debugfs_exit(void);
+extern bool pcn_echo_drop;
+
+#endif /* _POPCORN_MSG_INTERNAL_H */

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Request/reply on top of messages. A waiter lives on its caller's stack
+ * and sits in an xarray under its RPC id; whoever erases it from the
+ * xarray (the reply, the node going down, or the timeout) owns finishing
+ * it, so a late reply can never touch a waiter that already returned.
+ */
+#include <linux/completion.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+
+struct pcn_rpc_wait {
+	int node;
+	struct completion done;
+	void *reply;
+	size_t cap;
+	size_t len;
+	int status;
+};
+
+static DEFINE_XARRAY_FLAGS(pcn_rpcs, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
+static u32 pcn_rpc_next;
+
+unsigned long pcn_rpc_pending(void)
+{
+	struct pcn_rpc_wait *w;
+	unsigned long id, n = 0;
+
+	xa_for_each(&pcn_rpcs, id, w)
+		n++;
+	return n;
+}
+
+/* Wait for the reply by polling the node's transport in this context. */
+static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout)
+{
+	unsigned long deadline = jiffies + timeout;
+	struct pcn_node *node;
+	int idx;
+
+	idx = srcu_read_lock(&pcn_node_srcu);
+	node = pcn_node_get(id);
+	if (node && node->t->set_polling)
+		node->t->set_polling(node, true);
+	while (!completion_done(&w->done) && time_before(jiffies, deadline)) {
+		if (node && node->t->poll && node->t->poll(node, 64) > 0)
+			continue;
+		if (need_resched())
+			cond_resched();
+		cpu_relax();
+	}
+	if (node && node->t->set_polling)
+		node->t->set_polling(node, false);
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	return completion_done(&w->done);
+}
+
+int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
+		void *reply, size_t *reply_len, unsigned long timeout,
+		unsigned int flags)
+{
+	struct pcn_rpc_wait w = {
+		.node = node,
+		.reply = reply,
+		.cap = reply_len ? *reply_len : 0,
+	};
+	u32 id;
+	int err;
+
+	init_completion(&w.done);
+	err = xa_alloc_cyclic_bh(&pcn_rpcs, &id, &w, xa_limit_32b, &pcn_rpc_next,
+				 GFP_KERNEL);
+	if (err < 0)
+		return err;
+
+	err = pcn_msg_send_flags(node, type, PCN_MSG_F_REQUEST, id, req, req_len);
+	if (err) {
+		xa_erase_bh(&pcn_rpcs, id);
+		return err;
+	}
+
+	if (flags & PCN_RPC_POLL)
+		pcn_rpc_poll(node, &w, timeout);
+	else
+		wait_for_completion_timeout(&w.done, timeout);
+
+	if (xa_erase_bh(&pcn_rpcs, id) == &w) {
+		/* Nobody answered: the waiter is ours to finish. */
+		struct pcn_node *n;
+		int idx = srcu_read_lock(&pcn_node_srcu);
+
+		n = pcn_node_get(node);
+		if (n)
+			atomic64_inc(&n->rpc_timeouts);
+		srcu_read_unlock(&pcn_node_srcu, idx);
+		return -ETIMEDOUT;
+	}
+	/* A reply or a node failure took it; it completes us shortly. */
+	wait_for_completion(&w.done);
+	if (reply_len)
+		*reply_len = w.len;
+	return w.status;
+}
+EXPORT_SYMBOL_GPL(pcn_msg_rpc);
+
+void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg)
+{
+	struct pcn_rpc_wait *w;
+
+	if (msg->rpc_id > U32_MAX) {
+		atomic64_inc(&node->errors);
+		return;
+	}
+	xa_lock_bh(&pcn_rpcs);
+	w = xa_load(&pcn_rpcs, msg->rpc_id);
+	/* Only the node we asked may answer. */
+	if (w && w->node == node->id)
+		__xa_erase(&pcn_rpcs, msg->rpc_id);
+	else
+		w = NULL;
+	xa_unlock_bh(&pcn_rpcs);
+	if (!w)
+		return;	/* late: the caller timed out */
+
+	if (msg->flags & PCN_MSG_F_ERROR) {
+		__le32 err;
+
+		if (msg->len == sizeof(err)) {
+			memcpy(&err, msg->payload, sizeof(err));
+			w->status = -(int)clamp_t(u32, le32_to_cpu(err), 1, MAX_ERRNO);
+		} else {
+			w->status = -EBADMSG;
+		}
+	} else if (msg->len > w->cap) {
+		w->status = -EMSGSIZE;
+		w->len = msg->len;
+	} else {
+		memcpy(w->reply, msg->payload, msg->len);
+		w->len = msg->len;
+		w->status = 0;
+	}
+	complete(&w->done);
+}
+
+void pcn_rpc_fail_node(int node)
+{
+	struct pcn_rpc_wait *w;
+	unsigned long id;
+
+	xa_lock_bh(&pcn_rpcs);
+	xa_for_each(&pcn_rpcs, id, w) {
+		if (w->node != node)
+			continue;
+		__xa_erase(&pcn_rpcs, id);
+		w->status = -EHOSTDOWN;
+		complete(&w->done);
+	}
+	xa_unlock_bh(&pcn_rpcs);
+}
+
+int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len)
+{
+	if (!(req->flags & PCN_MSG_F_REQUEST))
+		return -EINVAL;
+	return pcn_msg_send_flags(req->src, req->type, PCN_MSG_F_REPLY,
+				  req->rpc_id, buf, len);
+}
+EXPORT_SYMBOL_GPL(pcn_msg_reply);
+
+int pcn_msg_reply_err(const struct pcn_msg *req, int err)
+{
+	__le32 e = cpu_to_le32(-err);
+
+	if (!(req->flags & PCN_MSG_F_REQUEST) || err >= 0)
+		return -EINVAL;
+	return pcn_msg_send_flags(req->src, req->type,
+				  PCN_MSG_F_REPLY | PCN_MSG_F_ERROR,
+				  req->rpc_id, &e, sizeof(e));
+}
+EXPORT_SYMBOL_GPL(pcn_msg_reply_err);

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The core's own services, behind the netlink ping and bench commands:
+ * an echo RPC whose reply must equal the request byte for byte, and a
+ * sink that counts one-way messages until a sync RPC reads the count.
+ */
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+bool pcn_echo_drop;
+static atomic64_t pcn_bench_seen[PCN_MAX_NODES];
+
+static void pcn_echo(const struct pcn_msg *msg, void *priv)
+{
+	if (READ_ONCE(pcn_echo_drop))
+		return;	/* fault injection: a node that stops answering */
+	pcn_msg_reply(msg, msg->payload, msg->len);
+}
+
+static void pcn_bench_sink(const struct pcn_msg *msg, void *priv)
+{
+	atomic64_inc(&pcn_bench_seen[msg->src]);
+}
+
+static void pcn_bench_sync(const struct pcn_msg *msg, void *priv)
+{
+	__le64 seen = cpu_to_le64(atomic64_read(&pcn_bench_seen[msg->src]));
+
+	pcn_msg_reply(msg, &seen, sizeof(seen));
+}
+
+/* Bytes that differ with position and size, so a misplaced copy shows. */
+static void pcn_pattern(u8 *buf, u32 size)
+{
+	u32 i;
+
+	for (i = 0; i < size; i++)
+		buf[i] = (u8)(i * 31 + (i >> 8) + size);
+}
+
+int pcn_ping(int node, u32 size, u32 timeout_ms, bool poll, u64 *ns)
+{
+	size_t got = size;
+	u8 *req, *reply;
+	ktime_t start;
+	int err;
+
+	req = kvmalloc(size ?: 1, GFP_KERNEL);
+	reply = kvmalloc(size ?: 1, GFP_KERNEL);
+	if (!req || !reply) {
+		err = -ENOMEM;
+		goto out;
+	}
+	pcn_pattern(req, size);
+	memset(reply, 0, size);
+
+	start = ktime_get();
+	err = pcn_msg_rpc(node, PCN_MSG_ECHO, req, size, reply, &got,
+			  msecs_to_jiffies(timeout_ms), poll ? PCN_RPC_POLL : 0);
+	*ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	if (!err && (got != size || memcmp(req, reply, size)))
+		err = -EBADMSG;
+out:
+	kvfree(req);
+	kvfree(reply);
+	return err;
+}
+
+static int pcn_bench_count(int node, u64 *seen)
+{
+	__le64 v;
+	size_t len = sizeof(v);
+	int err;
+
+	err = pcn_msg_rpc(node, PCN_MSG_BENCH_SYNC, NULL, 0, &v, &len, 10 * HZ, 0);
+	if (!err && len != sizeof(v))
+		err = -EBADMSG;
+	if (!err)
+		*seen = le64_to_cpu(v);
+	return err;
+}
+
+int pcn_bench(int node, u32 count, u32 size, u64 *bytes, u64 *nsec)
+{
+	u64 before, after;
+	ktime_t start;
+	void *buf;
+	u32 i;
+	int err;
+
+	buf = kvzalloc(size ?: 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = pcn_bench_count(node, &before);
+	if (err)
+		goto out;
+
+	start = ktime_get();
+	for (i = 0; i < count && !err; i++)
+		err = pcn_msg_send(node, PCN_MSG_BENCH, buf, size);
+	if (!err)
+		err = pcn_bench_count(node, &after);
+	*nsec = ktime_to_ns(ktime_sub(ktime_get(), start));
+	if (!err && after - before != count)
+		err = -EPROTO;	/* messages were lost */
+	*bytes = (u64)count * size;
+out:
+	kvfree(buf);
+	return err;
+}
+
+int pcn_selftest_init(void)
+{
+	int err;
+
+	err = pcn_msg_register(PCN_MSG_ECHO, pcn_echo, NULL, 0);
+	if (err)
+		return err;
+	err = pcn_msg_register(PCN_MSG_BENCH, pcn_bench_sink, NULL,
+			       PCN_HANDLER_ATOMIC);
+	if (err)
+		goto err_echo;
+	err = pcn_msg_register(PCN_MSG_BENCH_SYNC, pcn_bench_sync, NULL, 0);
+	if (err)
+		goto err_bench;
+	return 0;
+
+err_bench:
+	pcn_msg_unregister(PCN_MSG_BENCH);
+err_echo:
+	pcn_msg_unregister(PCN_MSG_ECHO);
+	return err;
+}
+
+void pcn_selftest_exit(void)
+{
+	pcn_msg_unregister(PCN_MSG_BENCH_SYNC);
+	pcn_msg_unregister(PCN_MSG_BENCH);
+	pcn_msg_unregister(PCN_MSG_ECHO);
+}
