@@ -39,6 +39,8 @@ struct pcn_node {
 	unsigned long last_hello;
 
 	atomic_t seq;
+	/* Process-context handlers run here, in arrival order. */
+	struct workqueue_struct *wq;
 	/* Only the node's receive path touches these. */
 	struct pcn_reasm reasm[PCN_REASM_SLOTS];
 

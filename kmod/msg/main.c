@@ -39,6 +39,7 @@ static void __exit pcn_msg_exit(void)
 	pcn_heartbeat_exit();
 	/* Transports are gone (they depend on us), and so are their nodes. */
 	pcn_nodes_remove_all();
+	pcn_selftest_exit();
 	pcn_handlers_exit();
 	synchronize_srcu(&pcn_node_srcu);
 }

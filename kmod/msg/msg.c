@@ -128,6 +128,9 @@ int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
 
 	if (len > PCN_MSG_MAX_LEN)
 		return -EMSGSIZE;
+	/* Without waiting, half a message could go out: send one record or none. */
+	if (!wait && len > frag)
+		return -EWOULDBLOCK;
 	do {
 		flen = min(frag, len - off);
 		err = pcn_reserve(node, sizeof(struct pcn_msg_hdr) + flen, &tx, wait);
@@ -176,7 +179,8 @@ int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
 	node = pcn_send_node(id, &idx, &err);
 	if (!node)
 		return err;
-	err = pcn_send(node, type, flags, rpc_id, buf, len, true);
+	/* Atomic handlers and softirq callers cannot wait for room. */
+	err = pcn_send(node, type, flags, rpc_id, buf, len, preemptible());
 	srcu_read_unlock(&pcn_node_srcu, idx);
 	return err;
 }
@@ -267,10 +271,63 @@ void pcn_msg_abort(struct pcn_msg_tx *tx)
 }
 EXPORT_SYMBOL_GPL(pcn_msg_abort);
 
-static void pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
+/* A message for a process-context handler, queued on its node. */
+struct pcn_deferred {
+	struct work_struct work;
+	struct pcn_msg msg;
+	u8 payload[];
+};
+
+static void pcn_run_handler(const struct pcn_msg *msg, bool deferred)
 {
 	struct pcn_handler *h;
 	int idx;
+
+	idx = srcu_read_lock(&pcn_handler_srcu);
+	h = srcu_dereference(pcn_handlers[msg->type], &pcn_handler_srcu);
+	if (!h) {
+		if (msg->flags & PCN_MSG_F_REQUEST)
+			pcn_msg_reply_err(msg, -EOPNOTSUPP);
+	} else if (h->flags & PCN_HANDLER_ATOMIC) {
+		local_bh_disable();
+		h->fn(msg, h->priv);
+		local_bh_enable();
+	} else if (deferred) {
+		h->fn(msg, h->priv);
+	}
+	srcu_read_unlock(&pcn_handler_srcu, idx);
+}
+
+static void pcn_deferred_work(struct work_struct *work)
+{
+	struct pcn_deferred *d = container_of(work, struct pcn_deferred, work);
+
+	pcn_run_handler(&d->msg, true);
+	kvfree(d);
+}
+
+static bool pcn_handler_is_atomic(u16 type)
+{
+	struct pcn_handler *h;
+	bool atomic;
+	int idx;
+
+	idx = srcu_read_lock(&pcn_handler_srcu);
+	h = srcu_dereference(pcn_handlers[type], &pcn_handler_srcu);
+	atomic = !h || (h->flags & PCN_HANDLER_ATOMIC);
+	srcu_read_unlock(&pcn_handler_srcu, idx);
+	return atomic;
+}
+
+/*
+ * Atomic handlers run here, on the receive path. Others get a copy of the
+ * message on the node's ordered workqueue, so a handler that sleeps (or
+ * waits for room to reply) never stops the receive path, which is what
+ * frees that room.
+ */
+static void pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
+{
+	struct pcn_deferred *d;
 
 	atomic64_inc(&node->rx_msgs);
 	atomic64_add(msg->len, &node->rx_bytes);
@@ -286,20 +343,20 @@ static void pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
 		pcn_rpc_complete(node, msg);
 		return;
 	}
-
-	idx = srcu_read_lock(&pcn_handler_srcu);
-	h = srcu_dereference(pcn_handlers[msg->type], &pcn_handler_srcu);
-	if (!h) {
-		if (msg->flags & PCN_MSG_F_REQUEST)
-			pcn_msg_reply_err(msg, -EOPNOTSUPP);
-	} else if (h->flags & PCN_HANDLER_ATOMIC) {
-		local_bh_disable();
-		h->fn(msg, h->priv);
-		local_bh_enable();
-	} else {
-		h->fn(msg, h->priv);
+	if (pcn_handler_is_atomic(msg->type)) {
+		pcn_run_handler(msg, false);
+		return;
 	}
-	srcu_read_unlock(&pcn_handler_srcu, idx);
+	d = kvmalloc(struct_size(d, payload, msg->len), GFP_KERNEL);
+	if (!d) {
+		atomic64_inc(&node->errors);
+		return;
+	}
+	INIT_WORK(&d->work, pcn_deferred_work);
+	d->msg = *msg;
+	d->msg.payload = d->payload;
+	memcpy(d->payload, msg->payload, msg->len);
+	queue_work(node->wq, &d->work);
 }
 
 static void pcn_reasm_free(struct pcn_reasm *r)
@@ -315,6 +372,12 @@ void pcn_reasm_drop(struct pcn_node *node)
 	for (i = 0; i < PCN_REASM_SLOTS; i++)
 		pcn_reasm_free(&node->reasm[i]);
 }
+
+void pcn_transport_rx_reset(struct pcn_node *node)
+{
+	pcn_reasm_drop(node);
+}
+EXPORT_SYMBOL_GPL(pcn_transport_rx_reset);
 
 /*
  * Find the message fragment @hdr continues, or start one. A sender's

@@ -190,10 +190,8 @@ EXPORT_SYMBOL_GPL(pcn_transport_register);
 
 static void pcn_node_free(struct pcn_node *node)
 {
-	int i;
-
-	for (i = 0; i < PCN_REASM_SLOTS; i++)
-		kvfree(node->reasm[i].buf);
+	pcn_reasm_drop(node);
+	destroy_workqueue(node->wq);
 	kfree(node);
 }
 
@@ -212,6 +210,8 @@ static void pcn_node_remove(struct pcn_node *node)
 		pcn_node_went_down(node, -ENOENT);
 	synchronize_srcu(&pcn_node_srcu);
 	node->t->link_del(node);
+	/* Handlers still queued run, and find the node gone if they reply. */
+	drain_workqueue(node->wq);
 	pcn_rpc_fail_node(node->id);
 	pcn_node_free(node);
 }
@@ -285,8 +285,15 @@ int pcn_node_add(int id, const char *transport, const char *endpoint,
 	strscpy(node->endpoint, endpoint, sizeof(node->endpoint));
 	spin_lock_init(&node->lock);
 	node->last_rx = jiffies;
+	node->wq = alloc_ordered_workqueue("pcn_node%d", 0, id);
+	if (!node->wq) {
+		kfree(node);
+		err = -ENOMEM;
+		goto out;
+	}
 	err = t->link_add(node, endpoint, extack);
 	if (err) {
+		destroy_workqueue(node->wq);
 		kfree(node);
 		goto out;
 	}

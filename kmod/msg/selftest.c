@@ -7,17 +7,49 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "internal.h"
 
 bool pcn_echo_drop;
 static atomic64_t pcn_bench_seen[PCN_MAX_NODES];
+static struct workqueue_struct *pcn_echo_wq;
 
+struct pcn_echo_work {
+	struct work_struct work;
+	struct pcn_msg msg;
+	u8 payload[];
+};
+
+static void pcn_echo_slow(struct work_struct *work)
+{
+	struct pcn_echo_work *e = container_of(work, struct pcn_echo_work, work);
+
+	pcn_msg_reply(&e->msg, e->payload, e->msg.len);
+	kvfree(e);
+}
+
+/*
+ * Echo replies from the receive path when the reply fits in the ring now,
+ * which is the fast case ping measures; anything larger, or a full ring,
+ * is answered from a work item that may wait for room.
+ */
 static void pcn_echo(const struct pcn_msg *msg, void *priv)
 {
+	struct pcn_echo_work *e;
+
 	if (READ_ONCE(pcn_echo_drop))
 		return;	/* fault injection: a node that stops answering */
-	pcn_msg_reply(msg, msg->payload, msg->len);
+	if (!pcn_msg_reply(msg, msg->payload, msg->len))
+		return;
+	e = kvmalloc(struct_size(e, payload, msg->len), GFP_ATOMIC);
+	if (!e)
+		return;
+	INIT_WORK(&e->work, pcn_echo_slow);
+	e->msg = *msg;
+	e->msg.payload = e->payload;
+	memcpy(e->payload, msg->payload, msg->len);
+	queue_work(pcn_echo_wq, &e->work);
 }
 
 static void pcn_bench_sink(const struct pcn_msg *msg, void *priv)
@@ -116,9 +148,12 @@ int pcn_selftest_init(void)
 {
 	int err;
 
-	err = pcn_msg_register(PCN_MSG_ECHO, pcn_echo, NULL, 0);
+	pcn_echo_wq = alloc_workqueue("pcn_echo", 0, 0);
+	if (!pcn_echo_wq)
+		return -ENOMEM;
+	err = pcn_msg_register(PCN_MSG_ECHO, pcn_echo, NULL, PCN_HANDLER_ATOMIC);
 	if (err)
-		return err;
+		goto err_wq;
 	err = pcn_msg_register(PCN_MSG_BENCH, pcn_bench_sink, NULL,
 			       PCN_HANDLER_ATOMIC);
 	if (err)
@@ -132,6 +167,8 @@ err_bench:
 	pcn_msg_unregister(PCN_MSG_BENCH);
 err_echo:
 	pcn_msg_unregister(PCN_MSG_ECHO);
+err_wq:
+	destroy_workqueue(pcn_echo_wq);
 	return err;
 }
 
@@ -140,4 +177,5 @@ void pcn_selftest_exit(void)
 	pcn_msg_unregister(PCN_MSG_BENCH_SYNC);
 	pcn_msg_unregister(PCN_MSG_BENCH);
 	pcn_msg_unregister(PCN_MSG_ECHO);
+	destroy_workqueue(pcn_echo_wq);
 }

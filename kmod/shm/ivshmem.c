@@ -10,6 +10,7 @@
 #include <linux/pci.h>
 
 #include "ivshmem.h"
+#include "transport.h"
 
 static int pcn_ivshmem_ring(struct pcn_shm_window *win, u16 peer, u16 vector)
 {
@@ -161,6 +162,9 @@ static int pcn_ivshmem_probe(struct pci_dev *pdev,
 	pcn_ivshmem_debugfs_add(dev);
 	pci_info(pdev, "peer %d, %zu KiB shared, %u doorbell vectors\n",
 		 dev->win.self, dev->win.size >> 10, dev->win.nr_vectors);
+	err = pcn_shm_transport_attach(&dev->win);
+	if (err && err != -EOPNOTSUPP)
+		pci_warn(pdev, "not usable by the shm transport (%d)\n", err);
 	return 0;
 
 err_unmap:
@@ -176,6 +180,7 @@ static void pcn_ivshmem_remove(struct pci_dev *pdev)
 {
 	struct pcn_ivshmem *dev = pci_get_drvdata(pdev);
 
+	pcn_shm_transport_detach(&dev->win);
 	pcn_ivshmem_debugfs_remove(dev);
 	pcn_ivshmem_free_irqs(dev);
 	pcn_ivshmem_unmap(dev);

@@ -67,5 +67,7 @@ void pcn_transport_link_down(struct pcn_node *node, int err);
  */
 void pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 			   void *scratch);
+/* The receive side started a new session: forget partial messages. */
+void pcn_transport_rx_reset(struct pcn_node *node);
 
 #endif /* _POPCORN_TRANSPORT_H */

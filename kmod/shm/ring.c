@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The shared-memory ring; see ring.h for the protocol. */
+#include <linux/bug.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/random.h>
+
+#include "ring.h"
+
+static u64 pcn_ring_stamp(u32 epoch, u32 idx)
+{
+	return (u64)epoch << 32 | idx;
+}
+
+static struct pcn_ring_rec *pcn_ring_slot(struct pcn_ring *r, u32 idx)
+{
+	return (struct pcn_ring_rec *)(r->data +
+		(size_t)(idx & (r->nslots - 1)) * PCN_RING_SLOT);
+}
+
+void pcn_ring_init(struct pcn_ring *r, void *ctl, void *data, size_t bytes)
+{
+	r->ctl = ctl;
+	r->data = data;
+	r->nslots = bytes / PCN_RING_SLOT;
+	/* A quarter of the ring, so several senders make progress at once. */
+	r->max_record = bytes / 4;
+	atomic_set(&r->reserve, 0);
+	r->epoch = 0;
+	r->cons = 0;
+	r->stale_epoch = 0;
+}
+
+/* Start a new session with a fresh epoch; sending waits for its ack. */
+void pcn_ring_prod_start(struct pcn_ring *r)
+{
+	u32 epoch;
+
+	do {
+		epoch = get_random_u32();
+	} while (!epoch || epoch == r->epoch ||
+		 epoch == le32_to_cpu(READ_ONCE(r->ctl->epoch)));
+	r->epoch = epoch;
+	atomic_set(&r->reserve, 0);
+	/* The consumer resets its tail when it sees the new epoch. */
+	smp_store_release(&r->ctl->epoch, cpu_to_le32(epoch));
+}
+
+bool pcn_ring_prod_acked(struct pcn_ring *r)
+{
+	return le32_to_cpu(smp_load_acquire(&r->ctl->ack_epoch)) == r->epoch;
+}
+
+/*
+ * Hand out room for a record of @len bytes: -ENOSPC when full, -EMSGSIZE
+ * when it could never fit, -EIO when the consumer's tail makes no sense.
+ */
+int pcn_ring_reserve(struct pcn_ring *r, size_t len, u32 *idx, u32 *nslots,
+		     void **payload)
+{
+	u32 n, old, pad, used, tail;
+	struct pcn_ring_rec *rec;
+
+	if (len > r->max_record - sizeof(*rec))
+		return -EMSGSIZE;
+	n = DIV_ROUND_UP(sizeof(*rec) + len, PCN_RING_SLOT);
+	do {
+		old = atomic_read(&r->reserve);
+		tail = le32_to_cpu(READ_ONCE(r->ctl->tail));
+		used = old - tail;
+		if (used > r->nslots)
+			return -EIO;
+		pad = r->nslots - (old & (r->nslots - 1));
+		if (pad >= n)
+			pad = 0;
+		if (used + pad + n > r->nslots)
+			return -ENOSPC;
+	} while (atomic_cmpxchg(&r->reserve, old, old + pad + n) != old);
+
+	if (pad)
+		pcn_ring_commit(r, old, pad, 0, true);
+	*idx = old + pad;
+	*nslots = n;
+	*payload = pcn_ring_slot(r, *idx) + 1;
+	return 0;
+}
+
+void pcn_ring_commit(struct pcn_ring *r, u32 idx, u32 nslots, size_t len,
+		     bool pad)
+{
+	struct pcn_ring_rec *rec = pcn_ring_slot(r, idx);
+
+	rec->nslots = cpu_to_le16(nslots);
+	rec->flags = cpu_to_le16(pad ? PCN_REC_F_PAD : 0);
+	rec->len = cpu_to_le32(pad ? 0 : len);
+	/* Payload and header before the stamp that makes them visible. */
+	smp_wmb();
+	WRITE_ONCE(rec->stamp, cpu_to_le64(pcn_ring_stamp(r->epoch, idx)));
+}
+
+/* Should the producer ring the consumer's doorbell? Only one sender does. */
+bool pcn_ring_take_kick(struct pcn_ring *r)
+{
+	/* Order the stamp before reading the consumer's flag (see set_kick). */
+	smp_mb();
+	if (!READ_ONCE(r->ctl->need_kick))
+		return false;
+	return xchg(&r->ctl->need_kick, 0) != 0;
+}
+
+/*
+ * Forget the producer's session: it has to start a new one. A session
+ * someone acknowledged may have been read from; one nobody acknowledged
+ * holds nothing yet and is safe to accept.
+ */
+void pcn_ring_cons_attach(struct pcn_ring *r)
+{
+	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->epoch));
+
+	r->stale_epoch = epoch == le32_to_cpu(READ_ONCE(r->ctl->ack_epoch)) ?
+			 epoch : 0;
+	WRITE_ONCE(r->ctl->ack_epoch, 0);
+	WRITE_ONCE(r->ctl->need_kick, 0);
+	r->cons = 0;
+}
+
+/*
+ * Follow the producer's session: 0 when in step, 1 when a new session was
+ * just accepted (the caller drops partial messages), -EAGAIN when there is
+ * no session to read.
+ */
+int pcn_ring_cons_sync(struct pcn_ring *r)
+{
+	u32 epoch = le32_to_cpu(smp_load_acquire(&r->ctl->epoch));
+
+	if (!epoch || epoch == r->stale_epoch)
+		return -EAGAIN;
+	if (epoch == le32_to_cpu(READ_ONCE(r->ctl->ack_epoch)))
+		return 0;
+	r->cons = 0;
+	WRITE_ONCE(r->ctl->tail, 0);
+	smp_store_release(&r->ctl->ack_epoch, cpu_to_le32(epoch));
+	return 1;
+}
+
+/*
+ * The next record's payload, checked against the ring's bounds: 1 when
+ * there is one, 0 when the ring is empty, -EIO when the producer wrote
+ * something no producer of ours would.
+ */
+int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
+{
+	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
+	struct pcn_ring_rec *rec = pcn_ring_slot(r, r->cons);
+	u32 nslots, flags, room;
+
+	for (;;) {
+		if (le64_to_cpu(READ_ONCE(rec->stamp)) !=
+		    pcn_ring_stamp(epoch, r->cons))
+			return 0;
+		smp_rmb();
+		nslots = le16_to_cpu(READ_ONCE(rec->nslots));
+		flags = le16_to_cpu(READ_ONCE(rec->flags));
+		*len = le32_to_cpu(READ_ONCE(rec->len));
+		room = r->nslots - (r->cons & (r->nslots - 1));
+		if (!nslots || nslots > room || (flags & ~PCN_REC_F_PAD) ||
+		    *len > (size_t)nslots * PCN_RING_SLOT - sizeof(*rec) ||
+		    *len > r->max_record)
+			return -EIO;
+		if (!(flags & PCN_REC_F_PAD))
+			break;
+		r->cons += nslots;
+		smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));
+		rec = pcn_ring_slot(r, r->cons);
+	}
+	/* Sizes are ours now: the peer may rewrite the record meanwhile. */
+	r->cons_nslots = nslots;
+	*payload = rec + 1;
+	return 1;
+}
+
+/* Done with the record peek returned: hand its slots back. */
+void pcn_ring_release(struct pcn_ring *r)
+{
+	r->cons += r->cons_nslots;
+	smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));
+}
+
+/*
+ * Ask the producer for a doorbell (before sleeping) or not. After asking,
+ * the caller must look at the ring once more: a record committed before
+ * the producer saw the flag rings no doorbell.
+ */
+void pcn_ring_set_kick(struct pcn_ring *r, bool kick)
+{
+	WRITE_ONCE(r->ctl->need_kick, cpu_to_le32(kick));
+	if (kick)
+		smp_mb();
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A single-consumer ring in shared memory, written by any number of CPUs
+ * of one producer kernel and read by one consumer kernel. It knows nothing
+ * of the device the memory comes from.
+ *
+ * The data area is an array of 64-byte slots. A record takes consecutive
+ * slots and never wraps: a record that would is preceded by padding. The
+ * first slot starts with struct pcn_ring_rec, whose stamp (the producer's
+ * session epoch and the record's slot index) is written last: a record is
+ * there when its stamp is the one the consumer expects next.
+ *
+ * Producers reserve slots with a compare-and-swap on a counter in their
+ * own memory, so CPUs never take a lock to send. The consumer publishes
+ * how far it has read (tail); the producer never trusts it further than
+ * the ring's size.
+ *
+ * Sessions: the producer starts one by writing a new epoch; the consumer
+ * resets its tail and acknowledges the epoch; only then does the producer
+ * send. A consumer that (re)attaches clears the acknowledgement and will
+ * not acknowledge the epoch it found, which forces the producer to start
+ * a new session: nothing from an old session is ever taken for new.
+ */
+#ifndef _POPCORN_SHM_RING_H
+#define _POPCORN_SHM_RING_H
+
+#include <linux/atomic.h>
+#include <linux/types.h>
+
+#define PCN_RING_SLOT		64
+#define PCN_RING_CTL_SIZE	4096
+
+/* Control page of a ring, in shared memory. Each side writes its half. */
+struct pcn_ring_ctl {
+	__le32 epoch;		/* producer: current session, 0 = none */
+	u8 pad0[124];
+	__le32 tail;		/* consumer: slots consumed in this session */
+	__le32 ack_epoch;	/* consumer: the session it accepted */
+	__le32 need_kick;	/* consumer: asleep, ring my doorbell */
+	u8 pad1[116];
+};
+
+#define PCN_REC_F_PAD		0x1
+
+struct pcn_ring_rec {
+	__le64 stamp;		/* epoch << 32 | slot index, written last */
+	__le16 nslots;
+	__le16 flags;		/* PCN_REC_F_* */
+	__le32 len;		/* bytes after this header */
+};
+
+struct pcn_ring {
+	struct pcn_ring_ctl *ctl;
+	u8 *data;
+	u32 nslots;		/* a power of two */
+	u32 max_record;		/* bytes, header included */
+	/* producer */
+	atomic_t reserve;	/* next slot to hand out */
+	u32 epoch;
+	/* consumer */
+	u32 cons;		/* next slot to read */
+	u32 cons_nslots;	/* size of the record peek returned */
+	u32 stale_epoch;	/* found at attach: never acknowledged */
+};
+
+void pcn_ring_init(struct pcn_ring *r, void *ctl, void *data, size_t bytes);
+
+/* Producer side. */
+void pcn_ring_prod_start(struct pcn_ring *r);
+bool pcn_ring_prod_acked(struct pcn_ring *r);
+int pcn_ring_reserve(struct pcn_ring *r, size_t len, u32 *idx, u32 *nslots,
+		     void **payload);
+void pcn_ring_commit(struct pcn_ring *r, u32 idx, u32 nslots, size_t len,
+		     bool pad);
+bool pcn_ring_take_kick(struct pcn_ring *r);
+
+/* Consumer side. */
+void pcn_ring_cons_attach(struct pcn_ring *r);
+int pcn_ring_cons_sync(struct pcn_ring *r);
+int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len);
+void pcn_ring_release(struct pcn_ring *r);
+void pcn_ring_set_kick(struct pcn_ring *r, bool kick);
+
+#endif /* _POPCORN_SHM_RING_H */

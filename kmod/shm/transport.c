@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "shm" transport: one ring per direction to each peer on the window,
+ * a receive thread that polls them in budgeted rounds, and doorbells only
+ * when the receiver has said it is going to sleep.
+ *
+ * The receive thread busy-polls for busy_poll_us after the last record it
+ * saw, then asks for doorbells and sleeps; 0 means sleep at once. Between
+ * rounds it also advances each link: a link is up once the peer has
+ * acknowledged our session on the ring we send on.
+ */
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/rwsem.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <popcorn/transport.h>
+
+#include "layout.h"
+#include "ring.h"
+#include "transport.h"
+
+static unsigned int busy_poll_us;
+module_param(busy_poll_us, uint, 0644);
+MODULE_PARM_DESC(busy_poll_us,
+		 "Receive thread polls this long after the last message before sleeping (0: doorbells only)");
+
+#define PCN_SHM_BUDGET		64
+#define PCN_SHM_TICK		(HZ / 20)
+
+struct pcn_shm_link {
+	struct pcn_node *node;
+	unsigned int peer;
+	struct pcn_ring tx;
+	struct pcn_ring rx;
+	bool tx_ready;		/* the peer acknowledged our session */
+	bool reset;		/* the core asked for a new session */
+	atomic_t pollers;	/* callers busy-polling this link */
+	struct mutex rx_lock;	/* one reader of @rx at a time */
+	void *scratch;
+	atomic64_t rung, suppressed, errors;
+};
+
+static struct {
+	struct rw_semaphore lock;	/* links[] and win */
+	struct pcn_shm_window *win;
+	struct pcn_shm_layout layout;
+	struct pcn_shm_link *links[PCN_SHM_MAX_PEERS];
+	struct task_struct *thread;
+} pcn_shm;
+
+static void pcn_shm_kick(struct pcn_shm_link *link)
+{
+	if (pcn_ring_take_kick(&link->tx)) {
+		pcn_shm_window_ring(pcn_shm.win, link->peer, PCN_SHM_RX_VECTOR);
+		atomic64_inc(&link->rung);
+	} else {
+		atomic64_inc(&link->suppressed);
+	}
+}
+
+/* Receive up to @budget records; the caller holds pcn_shm.lock. */
+static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
+{
+	const void *rec;
+	int n = 0, err;
+	u32 len;
+
+	if (!mutex_trylock(&link->rx_lock))
+		return 0;
+	err = pcn_ring_cons_sync(&link->rx);
+	if (err == 1)
+		pcn_transport_rx_reset(link->node);
+	while (err >= 0 && n < budget) {
+		err = pcn_ring_peek(&link->rx, &rec, &len);
+		if (err <= 0)
+			break;
+		pcn_transport_deliver(link->node, rec, len, link->scratch);
+		pcn_ring_release(&link->rx);
+		n++;
+	}
+	mutex_unlock(&link->rx_lock);
+	if (err == -EIO) {
+		/* A peer that writes garbage gets a new session, not our trust. */
+		atomic64_inc(&link->errors);
+		pr_warn_ratelimited("peer %u: corrupt ring, resetting the link\n",
+				    link->peer);
+		link->reset = true;
+	}
+	return n;
+}
+
+/* Advance the link's state; called by the receive thread between rounds. */
+static void pcn_shm_link_tick(struct pcn_shm_link *link)
+{
+	if (READ_ONCE(link->reset)) {
+		WRITE_ONCE(link->reset, false);
+		WRITE_ONCE(link->tx_ready, false);
+		pcn_transport_link_down(link->node, -ECONNRESET);
+		mutex_lock(&link->rx_lock);
+		pcn_ring_cons_attach(&link->rx);
+		mutex_unlock(&link->rx_lock);
+		pcn_ring_prod_start(&link->tx);
+		return;
+	}
+	if (!link->tx_ready) {
+		if (pcn_ring_prod_acked(&link->tx)) {
+			WRITE_ONCE(link->tx_ready, true);
+			pcn_transport_link_up(link->node);
+		}
+	} else if (!pcn_ring_prod_acked(&link->tx)) {
+		/* The peer reattached: it wants a new session. */
+		WRITE_ONCE(link->tx_ready, false);
+		pcn_transport_link_down(link->node, -ECONNRESET);
+		pcn_ring_prod_start(&link->tx);
+	}
+}
+
+static int pcn_shm_poll_all(bool tick)
+{
+	struct pcn_shm_link *link;
+	int i, n = 0;
+
+	down_read(&pcn_shm.lock);
+	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
+		link = pcn_shm.links[i];
+		if (!link)
+			continue;
+		if (tick)
+			pcn_shm_link_tick(link);
+		n += pcn_shm_link_rx(link, PCN_SHM_BUDGET);
+	}
+	up_read(&pcn_shm.lock);
+	return n;
+}
+
+/* Ask for doorbells on every link nobody busy-polls; true if work arrived. */
+static bool pcn_shm_arm(bool kick)
+{
+	struct pcn_shm_link *link;
+	const void *rec;
+	bool pending = false;
+	u32 len;
+	int i;
+
+	down_read(&pcn_shm.lock);
+	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
+		link = pcn_shm.links[i];
+		if (!link)
+			continue;
+		pcn_ring_set_kick(&link->rx, kick && !atomic_read(&link->pollers));
+		if (kick && mutex_trylock(&link->rx_lock)) {
+			pending |= pcn_ring_cons_sync(&link->rx) >= 0 &&
+				   pcn_ring_peek(&link->rx, &rec, &len) != 0;
+			mutex_unlock(&link->rx_lock);
+		}
+	}
+	up_read(&pcn_shm.lock);
+	return pending;
+}
+
+static int pcn_shm_rx_thread(void *data)
+{
+	unsigned long next_tick = jiffies;
+	ktime_t last = ktime_get();
+	bool tick;
+
+	while (!kthread_should_stop()) {
+		tick = time_after_eq(jiffies, next_tick);
+		if (tick)
+			next_tick = jiffies + PCN_SHM_TICK;
+		if (pcn_shm_poll_all(tick)) {
+			last = ktime_get();
+			cond_resched();
+			continue;
+		}
+		if (ktime_us_delta(ktime_get(), last) < READ_ONCE(busy_poll_us)) {
+			cond_resched();
+			cpu_relax();
+			continue;
+		}
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (pcn_shm_arm(true) || kthread_should_stop()) {
+			__set_current_state(TASK_RUNNING);
+			continue;
+		}
+		schedule_timeout(PCN_SHM_TICK);
+		pcn_shm_arm(false);
+		last = ktime_get();
+	}
+	return 0;
+}
+
+static void pcn_shm_doorbell(struct pcn_shm_window *win, unsigned int vector)
+{
+	struct task_struct *t = READ_ONCE(pcn_shm.thread);
+
+	if (vector == PCN_SHM_RX_VECTOR && t)
+		wake_up_process(t);
+}
+
+static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
+			    struct netlink_ext_ack *extack)
+{
+	struct pcn_shm_link *link;
+	unsigned int peer;
+	int err;
+
+	if (kstrtouint(endpoint, 10, &peer) || peer >= PCN_SHM_MAX_PEERS) {
+		NL_SET_ERR_MSG(extack, "shm endpoint is a peer id on the window, 0..7");
+		return -EINVAL;
+	}
+	link = kzalloc(sizeof(*link), GFP_KERNEL);
+	if (!link)
+		return -ENOMEM;
+	link->node = node;
+	link->peer = peer;
+	mutex_init(&link->rx_lock);
+
+	down_write(&pcn_shm.lock);
+	if (!pcn_shm.win) {
+		NL_SET_ERR_MSG(extack, "no shared-memory window with doorbells");
+		err = -ENODEV;
+		goto err_unlock;
+	}
+	if (peer == pcn_shm.win->self) {
+		NL_SET_ERR_MSG(extack, "shm endpoint is this kernel's own peer id");
+		err = -EINVAL;
+		goto err_unlock;
+	}
+	if (pcn_shm.links[peer]) {
+		NL_SET_ERR_MSG(extack, "another node already uses this peer id");
+		err = -EEXIST;
+		goto err_unlock;
+	}
+	pcn_ring_init(&link->tx, pcn_shm_ring_ctl(&pcn_shm.layout, pcn_shm.win->self, peer),
+		      pcn_shm_ring_ctl(&pcn_shm.layout, pcn_shm.win->self, peer) +
+		      PCN_RING_CTL_SIZE, pcn_shm.layout.ring_bytes);
+	pcn_ring_init(&link->rx, pcn_shm_ring_ctl(&pcn_shm.layout, peer, pcn_shm.win->self),
+		      pcn_shm_ring_ctl(&pcn_shm.layout, peer, pcn_shm.win->self) +
+		      PCN_RING_CTL_SIZE, pcn_shm.layout.ring_bytes);
+	link->scratch = kvmalloc(link->rx.max_record, GFP_KERNEL);
+	if (!link->scratch) {
+		err = -ENOMEM;
+		goto err_unlock;
+	}
+	pcn_ring_cons_attach(&link->rx);
+	pcn_ring_prod_start(&link->tx);
+	pcn_node_set_link(node, link);
+	pcn_shm.links[peer] = link;
+	up_write(&pcn_shm.lock);
+	wake_up_process(pcn_shm.thread);
+	return 0;
+
+err_unlock:
+	up_write(&pcn_shm.lock);
+	kfree(link);
+	return err;
+}
+
+static void pcn_shm_link_del(struct pcn_node *node)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	down_write(&pcn_shm.lock);
+	if (pcn_shm.links[link->peer] == link)
+		pcn_shm.links[link->peer] = NULL;
+	/* Tell the peer we are gone: it must not trust this session again. */
+	if (pcn_shm.win)
+		pcn_ring_cons_attach(&link->rx);
+	up_write(&pcn_shm.lock);
+	kvfree(link->scratch);
+	kfree(link);
+}
+
+static void pcn_shm_link_reset(struct pcn_node *node)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	WRITE_ONCE(link->reset, true);
+	if (pcn_shm.thread)
+		wake_up_process(pcn_shm.thread);
+}
+
+static size_t pcn_shm_max_record(struct pcn_node *node)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	return link->tx.max_record - sizeof(struct pcn_ring_rec);
+}
+
+static int pcn_shm_reserve(struct pcn_node *node, size_t len,
+			   struct pcn_msg_tx *tx)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+	int err;
+
+	if (!READ_ONCE(link->tx_ready))
+		return -ENOTCONN;
+	err = pcn_ring_reserve(&link->tx, len, &tx->idx, &tx->slots, &tx->rec);
+	if (err == -EIO) {
+		atomic64_inc(&link->errors);
+		pcn_shm_link_reset(node);
+		return -ENOTCONN;
+	}
+	tx->len = len;
+	return err;
+}
+
+static void pcn_shm_commit(struct pcn_node *node, struct pcn_msg_tx *tx,
+			   bool abort)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	pcn_ring_commit(&link->tx, tx->idx, tx->slots, tx->len, abort);
+	if (!abort)
+		pcn_shm_kick(link);
+}
+
+static int pcn_shm_poll(struct pcn_node *node, int budget)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+	int n;
+
+	down_read(&pcn_shm.lock);
+	n = pcn_shm_link_rx(link, budget);
+	up_read(&pcn_shm.lock);
+	return n;
+}
+
+static void pcn_shm_set_polling(struct pcn_node *node, bool polling)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	if (polling) {
+		atomic_inc(&link->pollers);
+		pcn_ring_set_kick(&link->rx, false);
+	} else {
+		atomic_dec(&link->pollers);
+	}
+}
+
+static void pcn_shm_get_stats(struct pcn_node *node,
+			      struct pcn_transport_stats *st)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	st->doorbells_rung = atomic64_read(&link->rung);
+	st->doorbells_suppressed = atomic64_read(&link->suppressed);
+	st->errors = atomic64_read(&link->errors);
+}
+
+static struct pcn_transport pcn_shm_transport = {
+	.name = "shm",
+	.owner = THIS_MODULE,
+	.link_add = pcn_shm_link_add,
+	.link_del = pcn_shm_link_del,
+	.link_reset = pcn_shm_link_reset,
+	.max_record = pcn_shm_max_record,
+	.reserve = pcn_shm_reserve,
+	.commit = pcn_shm_commit,
+	.poll = pcn_shm_poll,
+	.set_polling = pcn_shm_set_polling,
+	.get_stats = pcn_shm_get_stats,
+};
+
+int pcn_shm_transport_attach(struct pcn_shm_window *win)
+{
+	int err;
+
+	if (win->nr_vectors <= PCN_SHM_RX_VECTOR || win->self < 0 ||
+	    win->self >= PCN_SHM_MAX_PEERS)
+		return -EOPNOTSUPP;
+	down_write(&pcn_shm.lock);
+	if (pcn_shm.win) {
+		err = -EBUSY;
+		goto out;
+	}
+	err = pcn_shm_layout_init(&pcn_shm.layout, win->mem, win->size);
+	if (err)
+		goto out;
+	pcn_shm.win = win;
+	pcn_shm_window_set_doorbell(win, pcn_shm_doorbell, NULL);
+out:
+	up_write(&pcn_shm.lock);
+	return err;
+}
+
+void pcn_shm_transport_detach(struct pcn_shm_window *win)
+{
+	int i;
+
+	down_write(&pcn_shm.lock);
+	if (pcn_shm.win != win) {
+		up_write(&pcn_shm.lock);
+		return;
+	}
+	pcn_shm_window_set_doorbell(win, NULL, NULL);
+	for (i = 0; i < PCN_SHM_MAX_PEERS; i++)
+		if (pcn_shm.links[i])
+			WRITE_ONCE(pcn_shm.links[i]->tx_ready, false);
+	pcn_shm.win = NULL;
+	up_write(&pcn_shm.lock);
+}
+
+int pcn_shm_transport_init(void)
+{
+	struct task_struct *t;
+	int err;
+
+	init_rwsem(&pcn_shm.lock);
+	t = kthread_run(pcn_shm_rx_thread, NULL, "pcn_shm_rx");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	WRITE_ONCE(pcn_shm.thread, t);
+	err = pcn_transport_register(&pcn_shm_transport);
+	if (err) {
+		kthread_stop(t);
+		pcn_shm.thread = NULL;
+	}
+	return err;
+}
+
+void pcn_shm_transport_exit(void)
+{
+	/* Deletes our nodes, and with them every link. */
+	pcn_transport_unregister(&pcn_shm_transport);
+	kthread_stop(pcn_shm.thread);
+	WRITE_ONCE(pcn_shm.thread, NULL);
+}
