@@ -21,7 +21,7 @@ GUESTS ?= 2
 KMOD_SRC := Kbuild $(shell find kmod api -type f -name '*.[ch]')
 GO_SRC := go.mod $(shell find ctl api tests -type f -name '*.go' 2>/dev/null)
 HOST_BINS := popcorn-vm
-GUEST_BINS := popcorn-ivshmem-server
+GUEST_BINS := popcorn-ivshmem-server popcornctl
 BINS := $(addprefix $(BUILD)/bin/,$(HOST_BINS) $(GUEST_BINS))
 
 VM := $(BUILD)/bin/popcorn-vm

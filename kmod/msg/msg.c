@@ -135,7 +135,12 @@ int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
 		flen = min(frag, len - off);
 		err = pcn_reserve(node, sizeof(struct pcn_msg_hdr) + flen, &tx, wait);
 		if (err) {
-			atomic64_inc(&node->errors);
+			/* A full ring is flow control for those who cannot wait. */
+			if (err != -ENOSPC) {
+				atomic64_inc(&node->errors);
+				pr_warn_ratelimited("node %d: cannot send type %u: %d\n",
+						    node->id, type, err);
+			}
 			return err;
 		}
 		pcn_fill_hdr(tx.rec, node, type, flags, rpc_id, seq, len, off, flen);
@@ -350,6 +355,7 @@ static void pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
 	d = kvmalloc(struct_size(d, payload, msg->len), GFP_KERNEL);
 	if (!d) {
 		atomic64_inc(&node->errors);
+		pr_warn_ratelimited("node %d: no memory to queue a message\n", node->id);
 		return;
 	}
 	INIT_WORK(&d->work, pcn_deferred_work);
@@ -404,6 +410,8 @@ static struct pcn_reasm *pcn_reasm_slot(struct pcn_node *node, u32 seq,
 		free = &node->reasm[seq % PCN_REASM_SLOTS];
 		pcn_reasm_free(free);
 		atomic64_inc(&node->errors);
+		pr_warn_ratelimited("node %d: too many partial messages, dropped one\n",
+				    node->id);
 	}
 	free->buf = kvmalloc(len, GFP_KERNEL);
 	if (!free->buf)

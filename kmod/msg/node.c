@@ -136,6 +136,7 @@ void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg)
 	if (msg->len != sizeof(*h) || le32_to_cpu(h->magic) != PCN_PROTO_MAGIC ||
 	    le32_to_cpu(h->node) != node->id) {
 		atomic64_inc(&node->errors);
+		pr_warn_ratelimited("node %d: bad hello\n", node->id);
 		return;
 	}
 	if (le16_to_cpu(h->version) != PCN_PROTO_VERSION) {
@@ -160,7 +161,8 @@ void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg)
 		pr_info("node %d up\n", node->id);
 		pcn_netlink_notify(node);
 	}
-	if (!(le16_to_cpu(h->flags) & PCN_HELLO_F_REPLY))
+	/* Without our link, our own hello follows when it comes up. */
+	if (!(le16_to_cpu(h->flags) & PCN_HELLO_F_REPLY) && READ_ONCE(node->link_up))
 		pcn_send_hello(node, PCN_HELLO_F_REPLY);
 }
 

@@ -58,6 +58,18 @@ static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout)
 	return completion_done(&w->done);
 }
 
+static void pcn_rpc_count_timeout(int id)
+{
+	struct pcn_node *node;
+	int idx;
+
+	idx = srcu_read_lock(&pcn_node_srcu);
+	node = pcn_node_get(id);
+	if (node)
+		atomic64_inc(&node->rpc_timeouts);
+	srcu_read_unlock(&pcn_node_srcu, idx);
+}
+
 int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 		void *reply, size_t *reply_len, unsigned long timeout,
 		unsigned int flags)
@@ -67,6 +79,7 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 		.reply = reply,
 		.cap = reply_len ? *reply_len : 0,
 	};
+	bool done;
 	u32 id;
 	int err;
 
@@ -83,23 +96,19 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 	}
 
 	if (flags & PCN_RPC_POLL)
-		pcn_rpc_poll(node, &w, timeout);
+		done = pcn_rpc_poll(node, &w, timeout);
 	else
-		wait_for_completion_timeout(&w.done, timeout);
+		done = wait_for_completion_timeout(&w.done, timeout);
 
-	if (xa_erase_bh(&pcn_rpcs, id) == &w) {
-		/* Nobody answered: the waiter is ours to finish. */
-		struct pcn_node *n;
-		int idx = srcu_read_lock(&pcn_node_srcu);
-
-		n = pcn_node_get(node);
-		if (n)
-			atomic64_inc(&n->rpc_timeouts);
-		srcu_read_unlock(&pcn_node_srcu, idx);
-		return -ETIMEDOUT;
+	if (!done) {
+		if (xa_erase_bh(&pcn_rpcs, id) == &w) {
+			/* Nobody answered: the waiter is ours to finish. */
+			pcn_rpc_count_timeout(node);
+			return -ETIMEDOUT;
+		}
+		/* A reply or a node failure took it; it completes us shortly. */
+		wait_for_completion(&w.done);
 	}
-	/* A reply or a node failure took it; it completes us shortly. */
-	wait_for_completion(&w.done);
 	if (reply_len)
 		*reply_len = w.len;
 	return w.status;
@@ -112,6 +121,7 @@ void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg)
 
 	if (msg->rpc_id > U32_MAX) {
 		atomic64_inc(&node->errors);
+		pr_warn_ratelimited("node %d: reply to an RPC id we never use\n", node->id);
 		return;
 	}
 	xa_lock_bh(&pcn_rpcs);

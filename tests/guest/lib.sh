@@ -56,7 +56,17 @@ expect_eq() {
 	return 1
 }
 
+MSG_MOD=/lib/popcorn/popcorn_msg.ko
 SHM_MOD=/lib/popcorn/popcorn_shm.ko
+
+# pcn_insmod / pcn_rmmod: the core, then the shm transport; and back.
+pcn_insmod() {
+	{ module_loaded popcorn_msg || insmod "$MSG_MOD"; } && insmod "$SHM_MOD"
+}
+
+pcn_rmmod() {
+	rmmod popcorn_shm && rmmod popcorn_msg
+}
 
 # shm_dev: the sysfs directory of the ivshmem PCI device, if any.
 shm_dev() {

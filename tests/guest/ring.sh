@@ -57,7 +57,7 @@ own_vectors_quiet() {
 }
 
 ktap_plan 5
-ktap_check "insmod popcorn_shm" insmod "$SHM_MOD"
+ktap_check "insmod popcorn_msg popcorn_shm" pcn_insmod
 SHM_DEV=$(shm_dev)
 self=$(cat "$SHM_DEV/popcorn/peer_id")
 echo "# peer $self of $N, vectors: $(cat "$SHM_DEV/popcorn/vectors")"
@@ -65,5 +65,5 @@ ktap_check "heard a doorbell from each of $((N - 1)) peers" hello_phase
 ktap_check "each peer heard ours" ack_phase
 ktap_check "nobody rang our own vectors" own_vectors_quiet
 echo "# interrupts per vector: $(cat "$SHM_DEV/popcorn/interrupts")"
-ktap_check "rmmod popcorn_shm" rmmod popcorn_shm
+ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
 ktap_finish

@@ -13,7 +13,7 @@ nothing_bound() {
 
 ktap_plan 4
 ktap_check "no ivshmem device" no_device
-ktap_check "insmod popcorn_shm" insmod "$SHM_MOD"
+ktap_check "insmod popcorn_msg popcorn_shm" pcn_insmod
 ktap_check "driver registered, no device bound" nothing_bound
-ktap_check "rmmod popcorn_shm" rmmod popcorn_shm
+ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
 ktap_finish

@@ -8,12 +8,12 @@ refuses() {
 }
 
 ktap_plan 6
-ktap_check "insmod popcorn_shm" insmod "$SHM_MOD"
+ktap_check "insmod popcorn_msg popcorn_shm" pcn_insmod
 SHM_DEV=$(shm_dev)
 ktap_check "shm_size is BAR2's size" \
 	expect_eq shm_size "$(cat "$SHM_DEV/popcorn/shm_size")" "$POPCORN_SHM_SIZE"
 ktap_check "no peer id" expect_eq peer_id "$(cat "$SHM_DEV/popcorn/peer_id")" -1
 ktap_check "no vectors" expect_eq vectors "$(cat "$SHM_DEV/popcorn/vectors")" 0
 ktap_check "ringing is refused" refuses 0 0
-ktap_check "rmmod popcorn_shm" rmmod popcorn_shm
+ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
 ktap_finish

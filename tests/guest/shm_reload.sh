@@ -14,11 +14,11 @@ gone() {
 }
 
 one_round() {
-	insmod "$SHM_MOD" || return 1
+	pcn_insmod || return 1
 	self=$(cat "$SHM_DEV/popcorn/peer_id")
 	shm_ring "$self" 0 || return 1
 	busywait 5000 rung_once || return 1
-	rmmod popcorn_shm
+	pcn_rmmod
 }
 
 reload() {

@@ -34,7 +34,7 @@ unbound() {
 }
 
 ktap_plan 10
-ktap_check "insmod popcorn_shm" insmod "$SHM_MOD"
+ktap_check "insmod popcorn_msg popcorn_shm" pcn_insmod
 SHM_DEV=$(shm_dev)
 ktap_check "driver bound to ${SHM_DEV##*/}" bound
 ktap_check "peer_id is our ivshmem id" \
@@ -51,6 +51,6 @@ last=$((POPCORN_VECTORS - 1))
 shm_ring "$self" "$last"
 ktap_check "doorbell to ourselves arrives on vector $last only" busywait 5000 rung_once "$last"
 ktap_check "ring refuses garbage, vector and peer out of range" refuses_bad_rings
-rmmod popcorn_shm
+pcn_rmmod
 ktap_check "rmmod leaves the device unbound" unbound
 ktap_finish

@@ -17,6 +17,7 @@ type Suite struct {
 	Script    string
 	Ivshmem   string
 	Vectors   int
+	ShmSize   int64
 	Net, NIC  bool
 	Timeout   time.Duration
 	WantSplat bool // the suite passes only if the rig sees a splat
@@ -49,7 +50,7 @@ func parseSuite(f []string) (Suite, error) {
 	if len(f) < 3 {
 		return Suite{}, fmt.Errorf("want name, guests and script, got %q", strings.Join(f, " "))
 	}
-	s := Suite{Name: f[0], Script: f[2], Ivshmem: "doorbell", Timeout: 3 * time.Minute}
+	s := Suite{Name: f[0], Script: f[2], Ivshmem: "doorbell", ShmSize: 4 << 20, Timeout: 3 * time.Minute}
 	var err error
 	if s.Guests, err = strconv.Atoi(f[1]); err != nil || s.Guests < 1 || s.Guests > 8 {
 		return s, fmt.Errorf("guests %q: want 1..8", f[1])
@@ -61,6 +62,8 @@ func parseSuite(f []string) (Suite, error) {
 			s.Ivshmem = val
 		case "--vectors":
 			s.Vectors, err = strconv.Atoi(val)
+		case "--shm-size":
+			s.ShmSize, err = strconv.ParseInt(val, 10, 64)
 		case "--timeout":
 			s.Timeout, err = time.ParseDuration(val)
 		case "--net":

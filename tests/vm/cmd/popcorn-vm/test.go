@@ -41,7 +41,7 @@ func newTestCmd(g *globals) *cobra.Command {
 						Kernel: k, BuildDir: g.build, TestsDir: g.tests,
 						RunDir: g.runDir(k.Series() + "-" + s.Name),
 						Guests: s.Guests, CPUs: 1, MemMB: 384, Ivshmem: s.Ivshmem,
-						ShmSize: 4 << 20, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
+						ShmSize: s.ShmSize, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
 						Script: s.Script, Timeout: s.Timeout, Log: io.Discard,
 					}
 					var buf bytes.Buffer
