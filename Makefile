@@ -24,6 +24,7 @@ HOST_BINS := popcorn-vm
 GUEST_BINS := popcorn-ivshmem-server popcornctl
 BINS := $(addprefix $(BUILD)/bin/,$(HOST_BINS) $(GUEST_BINS))
 
+LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
@@ -67,11 +68,17 @@ $(BUILD)/bin/%: $(GO_SRC)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$(if $(filter popcorn-vm,$*),tests/vm/cmd,ctl/cmd)/$*
 
 # Static helpers that run inside guests.
-guest-tools: $(BUILD)/guest/debug-exit
+guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test
 
 $(BUILD)/guest/debug-exit: tests/vm/guest/debug-exit.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror -o $@ $<
+
+# kselftest-harness tests; the harness comes from linux-source-6.1.
+$(BUILD)/guest/%_test: tests/guest/%_test.c api/uapi/linux/popcorn.h $(LINUX_SRC)/.extracted
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Werror -Iapi/uapi \
+		-I$(LINUX_SRC)/tools/testing/selftests -o $@ $<
 
 test: test-host test-guest
 
@@ -94,7 +101,6 @@ shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) shell --kernel $(KERNEL) --guests $(GUESTS)
 
 # checkpatch.pl comes from Debian's linux-source-6.1 tarball.
-LINUX_SRC := $(BUILD)/linux-source-6.1
 $(LINUX_SRC)/.extracted:
 	@mkdir -p $(BUILD)
 	tar -C $(BUILD) -xf /usr/src/linux-source-6.1.tar.xz \

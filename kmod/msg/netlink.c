@@ -41,9 +41,22 @@ static const struct genl_multicast_group pcn_mcgrps[] = {
 	[PCN_MCGRP_EVENTS] = { .name = POPCORN_MCGRP_EVENTS },
 };
 
+/*
+ * A required attribute: the missing type for tools, words for people.
+ * @msg must be a string literal (extack keeps the pointer).
+ */
+static int pcn_nl_require(struct genl_info *info, int attr, const char *msg)
+{
+	if (!GENL_REQ_ATTR_CHECK(info, attr))
+		return 0;
+	if (info->extack)
+		info->extack->_msg = msg;
+	return -EINVAL;
+}
+
 static int pcn_nl_node_id(struct genl_info *info, int *id)
 {
-	if (GENL_REQ_ATTR_CHECK(info, POPCORN_A_NODE_ID))
+	if (pcn_nl_require(info, POPCORN_A_NODE_ID, "node id missing"))
 		return -EINVAL;
 	*id = nla_get_u32(info->attrs[POPCORN_A_NODE_ID]);
 	return 0;
@@ -118,8 +131,8 @@ static int pcn_nl_node_add(struct sk_buff *skb, struct genl_info *info)
 		}
 		return pcn_self_set(id, info->extack);
 	}
-	if (GENL_REQ_ATTR_CHECK(info, POPCORN_A_NODE_TRANSPORT) ||
-	    GENL_REQ_ATTR_CHECK(info, POPCORN_A_NODE_ENDPOINT))
+	if (pcn_nl_require(info, POPCORN_A_NODE_TRANSPORT, "transport missing") ||
+	    pcn_nl_require(info, POPCORN_A_NODE_ENDPOINT, "endpoint missing"))
 		return -EINVAL;
 	return pcn_node_add(id, nla_data(a[POPCORN_A_NODE_TRANSPORT]),
 			    nla_data(a[POPCORN_A_NODE_ENDPOINT]), info->extack);
