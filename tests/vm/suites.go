@@ -14,6 +14,7 @@ import (
 type Suite struct {
 	Name      string
 	Guests    int
+	CPUs      int
 	Script    string
 	Ivshmem   string
 	Vectors   int
@@ -50,7 +51,7 @@ func parseSuite(f []string) (Suite, error) {
 	if len(f) < 3 {
 		return Suite{}, fmt.Errorf("want name, guests and script, got %q", strings.Join(f, " "))
 	}
-	s := Suite{Name: f[0], Script: f[2], Ivshmem: "doorbell", ShmSize: 4 << 20, Timeout: 3 * time.Minute}
+	s := Suite{Name: f[0], Script: f[2], Ivshmem: "doorbell", CPUs: 1, ShmSize: 4 << 20, Timeout: 3 * time.Minute}
 	var err error
 	if s.Guests, err = strconv.Atoi(f[1]); err != nil || s.Guests < 1 || s.Guests > 8 {
 		return s, fmt.Errorf("guests %q: want 1..8", f[1])
@@ -60,6 +61,8 @@ func parseSuite(f []string) (Suite, error) {
 		switch key {
 		case "--ivshmem":
 			s.Ivshmem = val
+		case "--cpus":
+			s.CPUs, err = strconv.Atoi(val)
 		case "--vectors":
 			s.Vectors, err = strconv.Atoi(val)
 		case "--shm-size":

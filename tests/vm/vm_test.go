@@ -93,7 +93,7 @@ func TestParseSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Suite{Name: "net", Guests: 2, Script: "net.sh", Ivshmem: "plain", Vectors: 6, ShmSize: 1024,
+	want := Suite{Name: "net", Guests: 2, CPUs: 1, Script: "net.sh", Ivshmem: "plain", Vectors: 6, ShmSize: 1024,
 		Net: true, NIC: true, Timeout: 30 * time.Second, WantSplat: true}
 	if s != want {
 		t.Fatalf("got %+v\nwant %+v", s, want)

@@ -40,7 +40,7 @@ func newTestCmd(g *globals) *cobra.Command {
 					o := vm.Options{
 						Kernel: k, BuildDir: g.build, TestsDir: g.tests,
 						RunDir: g.runDir(k.Series() + "-" + s.Name),
-						Guests: s.Guests, CPUs: 1, MemMB: 384, Ivshmem: s.Ivshmem,
+						Guests: s.Guests, CPUs: s.CPUs, MemMB: 384, Ivshmem: s.Ivshmem,
 						ShmSize: s.ShmSize, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
 						Script: s.Script, Timeout: s.Timeout, Log: io.Discard,
 					}

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Failures between two kernels. A peer that stops answering makes an RPC
+# time out and leaves no waiter behind; a peer whose modules are removed
+# while traffic flows makes RPCs fail with "host is down", not hang.
+# Peer 1 is the one that leaves; peer 0 watches.
+. ./lib.sh
+
+setup() {
+	pcn_insmod || return 1
+	SHM_DEV=$(shm_dev)
+	self=$(cat "$SHM_DEV/popcorn/peer_id")
+	peer=$((1 - self))
+	popcornctl node add "$self" --self &&
+		popcornctl node add "$peer" --transport shm --endpoint "$peer"
+}
+
+peer_up() {
+	popcornctl node list | grep -q "^$peer  *up "
+}
+
+peer_down() {
+	popcornctl node list | grep -q "^$peer  *down "
+}
+
+rpcs_drained() {
+	expect_eq rpc_pending "$(cat /sys/kernel/debug/popcorn_msg/rpc_pending)" 0
+}
+
+# Both sides stop answering echoes, then each pings the other.
+times_out() {
+	echo 1 > /sys/kernel/debug/popcorn_msg/echo_drop
+	sleep 1
+	out=$(popcornctl ping "$peer" --timeout 300ms 2>&1)
+	echo "# $out"
+	echo 0 > /sys/kernel/debug/popcorn_msg/echo_drop
+	case "$out" in
+	*"timed out"*) ;;
+	*) return 1 ;;
+	esac
+	popcornctl stats -o json | grep -q '"rpc_timeouts": [1-9]'
+}
+
+# Keep RPCs of 64 KiB in flight while the peer removes its modules.
+watch_peer_leave() {
+	out=$(popcornctl ping "$peer" -c 10000 -s 65536 --timeout 30s 2>&1)
+	echo "# $out"
+	case "$out" in
+	*"host is down"*) ;;
+	*) return 1 ;;
+	esac
+	peer_down
+}
+
+leave_under_traffic() {
+	sleep 4
+	pcn_rmmod
+}
+
+ktap_plan 6
+ktap_check "setup" setup
+ktap_check "peer up" busywait 30000 peer_up
+ktap_check "a silent peer times the RPC out" times_out
+ktap_check "no RPC waiter left" rpcs_drained
+sleep 2
+if [ "$self" = 0 ]; then
+	ktap_check "peer leaving under traffic fails RPCs with host is down" watch_peer_leave
+	ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
+else
+	# Traffic from the peer's bench keeps arriving while we unload.
+	ktap_check "rmmod popcorn_shm popcorn_msg under traffic" leave_under_traffic
+	ktap_check "modules gone" sh -c "! grep -q '^popcorn_' /proc/modules"
+fi
+ktap_finish
