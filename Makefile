@@ -28,7 +28,7 @@ LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: all modules modules-matrix test-modules bins guest-tools test test-host test-guest \
+.PHONY: all modules modules-matrix test-modules bench-msg bins guest-tools test test-host test-guest \
 	demo shell checkpatch clean
 
 all: modules bins guest-tools
@@ -68,7 +68,11 @@ $(BUILD)/bin/%: $(GO_SRC)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$(if $(filter popcorn-vm,$*),tests/vm/cmd,ctl/cmd)/$*
 
 # Static helpers that run inside guests.
-guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test
+guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor
+
+$(BUILD)/guest/shm-floor: tests/bench/shm-floor.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Werror -o $@ $<
 
 $(BUILD)/guest/debug-exit: tests/vm/guest/debug-exit.c
 	@mkdir -p $(@D)
@@ -95,6 +99,16 @@ test-guest: bins guest-tools modules-matrix test-modules
 demo: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
 	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script demo.sh
+
+# One guest measures, one answers; each has one vCPU pinned to its own host
+# core, so polling is not starved and doorbells are not delayed.
+bench-msg: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch >/dev/null
+	@echo "setup host: $$(nproc) CPUs, $$(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n1), QEMU TCG"
+	@echo "setup guests: 2 x kernel $(KERNEL), 1 vCPU each pinned to host CPUs 0 and 1, 16 MiB window"
+	@$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
+		--shm-size 16777216 --script bench_msg.sh --timeout 10m | \
+		sed -n 's/^    # \(msg .*\|doorbell .*\|guest .*\)/\1/p'
 
 shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch

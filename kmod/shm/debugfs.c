@@ -46,6 +46,7 @@ void pcn_ivshmem_debugfs_add(struct pcn_ivshmem *dev)
 	dev->debugfs = debugfs_create_dir(pci_name(dev->pdev),
 					  pcn_shm_debugfs_root);
 	debugfs_create_file("ring", 0200, dev->debugfs, dev, &ring_fops);
+	pcn_doorbell_bench_debugfs(dev);
 }
 
 void pcn_ivshmem_debugfs_remove(struct pcn_ivshmem *dev)

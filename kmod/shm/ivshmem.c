@@ -36,6 +36,8 @@ static irqreturn_t pcn_ivshmem_irq(int irq, void *data)
 	pcn_shm_doorbell_fn fn;
 
 	atomic64_inc(&vec->count);
+	if (vec->nr == PCN_IVSHMEM_BENCH_VECTOR)
+		pcn_doorbell_bench_irq(vec->dev);
 	fn = READ_ONCE(win->doorbell);
 	if (fn)
 		fn(win, vec->nr);
@@ -137,6 +139,7 @@ static int pcn_ivshmem_probe(struct pci_dev *pdev,
 		return -ENOMEM;
 	dev->pdev = pdev;
 	dev->win.ops = &pcn_ivshmem_ops;
+	pcn_doorbell_bench_init(dev);
 	pci_set_drvdata(pdev, dev);
 
 	err = pci_enable_device(pdev);

@@ -29,12 +29,24 @@ struct pcn_ivshmem_vector {
 	atomic64_t count;
 };
 
+/* Raw doorbell round trips, the yardstick of the transport's doorbell mode. */
+#define PCN_IVSHMEM_BENCH_VECTOR	1
+
+struct pcn_doorbell_bench {
+	struct mutex lock;		/* one measurement at a time */
+	int echo_peer;			/* ring this peer back, -1: do not */
+	struct completion pong;
+	u32 count;
+	u64 p50_ns, p99_ns;
+};
+
 struct pcn_ivshmem {
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	struct pcn_shm_window win;
 	struct pcn_ivshmem_vector *vectors;
 	struct dentry *debugfs;
+	struct pcn_doorbell_bench bench;
 };
 
 static inline struct pcn_ivshmem *win_to_ivshmem(struct pcn_shm_window *win)
@@ -44,6 +56,10 @@ static inline struct pcn_ivshmem *win_to_ivshmem(struct pcn_shm_window *win)
 
 extern struct pci_driver pcn_ivshmem_driver;
 extern const struct attribute_group *pcn_ivshmem_groups[];
+
+void pcn_doorbell_bench_init(struct pcn_ivshmem *dev);
+void pcn_doorbell_bench_irq(struct pcn_ivshmem *dev);
+void pcn_doorbell_bench_debugfs(struct pcn_ivshmem *dev);
 
 void pcn_ivshmem_debugfs_add(struct pcn_ivshmem *dev);
 void pcn_ivshmem_debugfs_remove(struct pcn_ivshmem *dev);

@@ -19,6 +19,7 @@ func (r *run) guestArgs(i int) []string {
 		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors())
 	args := []string{
 		"-machine", "pc,accel=tcg", "-smp", strconv.Itoa(o.CPUs),
+		"-name", fmt.Sprintf("guest%d,debug-threads=on", i),
 		"-m", strconv.Itoa(o.MemMB) + "M",
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-kernel", o.Kernel.Image(), "-initrd", r.initrd,

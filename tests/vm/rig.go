@@ -35,6 +35,7 @@ type Options struct {
 	Script  string
 	Timeout time.Duration
 
+	Pin         bool // pin guest i's vCPU threads to host CPU i
 	Interactive bool // guest 0's console on this terminal
 	Log         io.Writer
 }
@@ -260,6 +261,13 @@ func (r *run) startGuest(ctx context.Context, i int) (*exec.Cmd, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("guest %d: %w", i, err)
+	}
+	if r.opts.Pin {
+		go func() {
+			if err := pinVCPUs(cmd.Process.Pid, i, r.opts.CPUs); err != nil {
+				fmt.Fprintf(r.opts.Log, "guest %d: %v\n", i, err)
+			}
+		}()
 	}
 	return cmd, nil
 }

@@ -1,0 +1,129 @@
+#!/bin/sh
+# make bench-msg, in two guests: guest 0 measures, guest 1 answers.
+# Prints "# msg ..." lines, one per figure per run:
+#   the floor (user processes ping-ponging through BAR2, no kernel code),
+#   a raw doorbell round trip (IRQ to IRQ, in the device layer),
+#   kernel-to-kernel echo RPCs in three receive modes, and throughput.
+# Guest 0 moves guest 1 through the modes by ringing its vector 2.
+. ./lib.sh
+
+RUNS=3
+PINGS=${POPCORN_PINGS:-2000}
+SIGNAL_VECTOR=2
+SHM_DEV=$(shm_dev)
+PARAM=/sys/module/popcorn_shm/parameters/busy_poll_us
+
+setup() {
+	pcn_insmod || return 1
+	# Answer raw doorbells before the peer can see us up.
+	[ "$POPCORN_GUEST" = 0 ] || echo 0 > "$DBG/doorbell_echo" || return 1
+	self=$(cat "$SHM_DEV/popcorn/peer_id")
+	peer=$(( $(cat "$SHM_DEV/popcorn/peer_id") == 0 ? 1 : 0 ))
+	popcornctl node add "$self" --self &&
+		popcornctl node add "$peer" --transport shm --endpoint "$peer"
+}
+
+peer_up() {
+	popcornctl node list | grep -q "^$peer  *up "
+}
+
+# json_field NAME: a number from popcornctl's JSON on stdin.
+json_field() {
+	sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" | head -n 1
+}
+
+measure_rtt() {
+	mode=$1 flags=$2
+	for size in 64 4096; do
+		run=1
+		while [ $run -le $RUNS ]; do
+			out=$(popcornctl ping "$peer" -c "$PINGS" -s $size $flags -o json) || return 1
+			echo "# msg rtt size=$size transport=shm mode=$mode run=$run" \
+				"p50_us=$(echo "$out" | json_field p50_us)" \
+				"p99_us=$(echo "$out" | json_field p99_us)"
+			run=$((run + 1))
+		done
+	done
+}
+
+measure_tput() {
+	for spec in "65536 2000" "1048576 100"; do
+		set -- $spec
+		run=1
+		while [ $run -le $RUNS ]; do
+			out=$(popcornctl bench "$peer" --size "$1" --count "$2" -o json) || return 1
+			echo "# msg tput size=$1 transport=shm run=$run MBps=$(echo "$out" | json_field MBps)"
+			run=$((run + 1))
+		done
+	done
+}
+
+next_phase() {
+	shm_ring "$peer" $SIGNAL_VECTOR
+	sleep 1
+}
+
+measure() {
+	run=1
+	while [ $run -le $RUNS ]; do
+		out=$(echo "$peer $PINGS" > "$DBG/doorbell_rtt" && cat "$DBG/doorbell_rtt") || return 1
+		p50=$(echo "$out" | sed 's/.*p50_ns=\([0-9]*\).*/\1/')
+		p99=$(echo "$out" | sed 's/.*p99_ns=\([0-9]*\).*/\1/')
+		echo "# doorbell rtt raw run=$run p50_us=$((p50 / 1000)).$(((p50 % 1000) / 100)) p99_us=$((p99 / 1000)).$(((p99 % 1000) / 100))"
+		run=$((run + 1))
+	done
+	# Phase 0, set by the peer at start: it busy-polls, we poll for replies.
+	echo 0 > $PARAM
+	measure_rtt poll --poll || return 1
+	next_phase
+	measure_rtt doorbell "" || return 1
+	next_phase
+	echo 200 > $PARAM
+	measure_rtt adaptive "" || return 1
+	echo 0 > $PARAM
+	measure_tput || return 1
+	next_phase
+}
+
+# The peer's side: follow guest 0's phase signals.
+answer() {
+	echo "$peer" > "$DBG/doorbell_echo"
+	phase=-1
+	left=3000
+	while [ $left -gt 0 ]; do
+		p=$(shm_irqs $SIGNAL_VECTOR)
+		if [ "$p" != "$phase" ]; then
+			phase=$p
+			case $phase in
+			0) echo 1000000 > $PARAM ;;
+			1) echo 0 > $PARAM ;;
+			2) echo 200 > $PARAM ;;
+			*) return 0 ;;
+			esac
+		fi
+		sleep 0.2
+		left=$((left - 1))
+	done
+	return 1
+}
+
+ktap_plan 4
+echo "# guest $POPCORN_GUEST: $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPU"
+if [ "$POPCORN_GUEST" = 0 ]; then
+	floor=$(shm-floor ping "$SHM_DEV/resource2" 20000 $RUNS)
+	echo "$floor" | sed 's/^/# msg rtt size=64 transport=floor /'
+	ktap_check "floor measured" test -n "$floor"
+else
+	ktap_check "floor answered" shm-floor pong "$SHM_DEV/resource2"
+fi
+DBG=/sys/kernel/debug/popcorn_shm/${SHM_DEV##*/}
+ktap_check "setup" setup
+ktap_check "peer up" busywait 30000 peer_up
+if [ "$POPCORN_GUEST" = 0 ]; then
+	ktap_check "measured" measure
+else
+	ktap_check "answered" answer
+fi
+sleep 2
+pcn_rmmod
+ktap_finish
