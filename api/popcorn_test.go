@@ -114,3 +114,58 @@ func TestGoValuesArePositions(t *testing.T) {
 		t.Errorf("AMax %d, states %d %d", AMax, NodeDown, NodeUp)
 	}
 }
+
+// specNames lists the "name:" entries of one top-level section of the
+// YAML spec, at the given indentation, in order.
+func specNames(t *testing.T, spec, section, indent string) []string {
+	t.Helper()
+	i := strings.Index(spec, "\n"+section+":")
+	if i < 0 {
+		t.Fatalf("spec has no %s", section)
+	}
+	body := spec[i+len(section)+2:]
+	if j := regexp.MustCompile(`\n[a-z]`).FindStringIndex(body); j != nil {
+		body = body[:j[0]]
+	}
+	re := regexp.MustCompile(`(?m)^` + indent + `name: ([a-z0-9-]+)$`)
+	var names []string
+	for _, m := range re.FindAllStringSubmatch(body, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+func camel(yamlName string) string {
+	var b strings.Builder
+	for _, w := range strings.Split(yamlName, "-") {
+		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+	}
+	return b.String()
+}
+
+func TestSpecMatchesGo(t *testing.T) {
+	raw, err := os.ReadFile("../Documentation/netlink/specs/popcorn.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := string(raw)
+	if !strings.Contains(spec, "\nname: "+FamilyName+"\n") {
+		t.Errorf("spec is not for family %s", FamilyName)
+	}
+	check := func(what string, yamlNames, goNames []string) {
+		if len(yamlNames) != len(goNames) {
+			t.Fatalf("%s: spec has %v, Go has %v", what, yamlNames, goNames)
+		}
+		for i, n := range yamlNames {
+			if camel(n) != goNames[i] {
+				t.Errorf("%s %d: spec %s, Go %s", what, i, n, goNames[i])
+			}
+		}
+	}
+	// The spec leaves out the zero values (unspec) that C and Go spell.
+	check("attribute", specNames(t, spec, "attribute-sets", "        "), attrNames[1:])
+	check("operation", specNames(t, spec, "operations", "      "), cmdNames[1:])
+	if g := specNames(t, spec, "mcast-groups", "      "); len(g) != 1 || g[0] != McgrpEvents {
+		t.Errorf("multicast groups %v", g)
+	}
+}

@@ -97,14 +97,23 @@ func (cl *Client) execute(op string, cmd uint8, flags netlink.HeaderFlags, enc f
 		Data:   data,
 	}, cl.family.ID, netlink.Request|flags)
 	if err != nil {
-		e := &Error{Op: op, Err: err}
-		var oe *netlink.OpError
-		if errors.As(err, &oe) {
-			e.Err, e.Message = oe.Err, oe.Message
-		}
-		return nil, e
+		return nil, wrapErr(op, err)
 	}
 	return msgs, nil
+}
+
+// wrapErr keeps the errno and the kernel's extack message of a failure.
+func wrapErr(op string, err error) error {
+	e := &Error{Op: op, Err: err}
+	var oe *netlink.OpError
+	if errors.As(err, &oe) {
+		e.Err, e.Message = oe.Err, oe.Message
+	}
+	var se *os.SyscallError
+	if errors.As(e.Err, &se) {
+		e.Err = se.Err
+	}
+	return e
 }
 
 // Node is one entry of the node table.
