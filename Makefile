@@ -4,7 +4,7 @@
 # make modules       modules for KDIR (default: Debian 12's 6.1 cloud headers)
 # make modules-matrix  modules for 6.1 and 6.12, warnings are errors
 # make test          host tests, then guest tests on both kernels
-# make demo          boot two kernels and show them ringing each other
+# make demo          boot three kernels that message each other
 # make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
 
 SHELL := /bin/bash
@@ -16,7 +16,7 @@ KDIR_61 ?= $(call latest_headers,6.1.)
 KDIR_612 ?= $(call latest_headers,6.12.)
 KDIR ?= $(KDIR_61)
 KERNEL ?= 6.1
-GUESTS ?= 2
+GUESTS ?= 3
 
 KMOD_SRC := Kbuild $(shell find kmod api -type f -name '*.[ch]')
 GO_SRC := go.mod $(shell find ctl api tests -type f -name '*.go' 2>/dev/null)
@@ -98,7 +98,7 @@ test-guest: bins guest-tools modules-matrix test-modules
 
 demo: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
-	$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --script demo.sh
+	@$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --shm-size 16777216 --script demo.sh
 
 # One guest measures, one answers; each has one vCPU pinned to its own host
 # core, so polling is not starved and doorbells are not delayed.

@@ -1,7 +1,55 @@
 #!/bin/sh
-# make demo: each kernel says who it is, then the kernels ring each other.
-echo "# $(uname -r) as guest $POPCORN_GUEST of $POPCORN_GUESTS"
-sh ./ring.sh
-rc=$?
-dmesg | grep 'popcorn_shm .*peer' | sed 's/^/# dmesg: /'
-exit $rc
+# make demo: the kernels configure each other as nodes with popcornctl,
+# then every kernel pings and benches every other over shared memory.
+. ./lib.sh
+
+N=$POPCORN_GUESTS
+SHM_DEV=$(shm_dev)
+
+configure() {
+	pcn_insmod || return 1
+	self=$(cat "$SHM_DEV/popcorn/peer_id")
+	popcornctl node add "$self" --self || return 1
+	p=0
+	while [ $p -lt "$N" ]; do
+		[ $p -eq "$self" ] || popcornctl node add $p --transport shm --endpoint $p || return 1
+		p=$((p + 1))
+	done
+}
+
+all_up() {
+	[ "$(popcornctl node list | grep -c ' up ')" -eq "$N" ]
+}
+
+every_peer() {
+	p=0
+	while [ $p -lt "$N" ]; do
+		[ $p -eq "$self" ] || "$@" $p || return 1
+		p=$((p + 1))
+	done
+}
+
+show() {
+	echo "\$ popcornctl $*"
+	popcornctl "$@"
+}
+
+ping_peer() {
+	show ping "$1" -c 100 -s 64
+}
+
+bench_peer() {
+	show bench "$1" --size 65536 --count 500
+}
+
+ktap_plan 5
+ktap_check "configure nodes" configure
+echo "# $(uname -r), this kernel is node $self of $N"
+ktap_check "all $N nodes up" busywait 30000 all_up
+show node list
+ktap_check "ping every peer" every_peer ping_peer
+ktap_check "bench every peer" every_peer bench_peer
+show stats
+sleep 3
+ktap_check "unload" pcn_rmmod
+ktap_finish
