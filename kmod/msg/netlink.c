@@ -13,9 +13,11 @@
 static struct netlink_range_validation pcn_size_range = {
 	.max = PCN_MSG_MAX_LEN,
 };
+
 static struct netlink_range_validation pcn_timeout_range = {
 	.min = 1, .max = 60000,
 };
+
 static struct netlink_range_validation pcn_bench_count_range = {
 	.min = 1, .max = 1000000,
 };

@@ -22,6 +22,7 @@
 
 DEFINE_SRCU(pcn_node_srcu);
 struct pcn_node __rcu *pcn_nodes[PCN_MAX_NODES];
+/* Serialises node and transport configuration (netlink, module unload). */
 DEFINE_MUTEX(pcn_config_lock);
 int pcn_self_id = -1;
 u64 pcn_self_nonce;

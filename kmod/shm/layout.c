@@ -39,6 +39,7 @@ int pcn_shm_layout_init(struct pcn_shm_layout *l, void *base, size_t size)
 		h->ring_offset = cpu_to_le32(l->ring_offset);
 		h->ring_stride = cpu_to_le32(l->ring_stride);
 		h->ring_bytes = cpu_to_le32(l->ring_bytes);
+		/* Fields before the magic that says they are there. */
 		smp_wmb();
 		WRITE_ONCE(h->magic, cpu_to_le32(PCN_SHM_MAGIC));
 		return 0;

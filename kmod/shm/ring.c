@@ -48,6 +48,7 @@ void pcn_ring_prod_start(struct pcn_ring *r)
 
 bool pcn_ring_prod_acked(struct pcn_ring *r)
 {
+	/* Pairs with the consumer's release: its tail reset is visible. */
 	return le32_to_cpu(smp_load_acquire(&r->ctl->ack_epoch)) == r->epoch;
 }
 
@@ -131,6 +132,7 @@ void pcn_ring_cons_attach(struct pcn_ring *r)
  */
 int pcn_ring_cons_sync(struct pcn_ring *r)
 {
+	/* Pairs with pcn_ring_prod_start()'s release of the epoch. */
 	u32 epoch = le32_to_cpu(smp_load_acquire(&r->ctl->epoch));
 
 	if (!epoch || epoch == r->stale_epoch)
@@ -139,6 +141,7 @@ int pcn_ring_cons_sync(struct pcn_ring *r)
 		return 0;
 	r->cons = 0;
 	WRITE_ONCE(r->ctl->tail, 0);
+	/* The producer must see the zero tail before the acknowledgment. */
 	smp_store_release(&r->ctl->ack_epoch, cpu_to_le32(epoch));
 	return 1;
 }
@@ -158,6 +161,7 @@ int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 		if (le64_to_cpu(READ_ONCE(rec->stamp)) !=
 		    pcn_ring_stamp(epoch, r->cons))
 			return 0;
+		/* Pairs with pcn_ring_commit()'s smp_wmb(): header after stamp. */
 		smp_rmb();
 		nslots = le16_to_cpu(READ_ONCE(rec->nslots));
 		flags = le16_to_cpu(READ_ONCE(rec->flags));
@@ -170,6 +174,7 @@ int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 		if (!(flags & PCN_REC_F_PAD))
 			break;
 		r->cons += nslots;
+		/* Our reads of the padding are done before the slots go back. */
 		smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));
 		rec = pcn_ring_slot(r, r->cons);
 	}
@@ -183,6 +188,7 @@ int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 void pcn_ring_release(struct pcn_ring *r)
 {
 	r->cons += r->cons_nslots;
+	/* Our reads of the record are done before its slots go back. */
 	smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));
 }
 
@@ -194,6 +200,8 @@ void pcn_ring_release(struct pcn_ring *r)
 void pcn_ring_set_kick(struct pcn_ring *r, bool kick)
 {
 	WRITE_ONCE(r->ctl->need_kick, cpu_to_le32(kick));
-	if (kick)
-		smp_mb();
+	if (!kick)
+		return;
+	/* Pairs with pcn_ring_take_kick(): flag before our second look. */
+	smp_mb();
 }

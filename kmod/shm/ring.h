@@ -17,7 +17,7 @@
  *
  * Sessions: the producer starts one by writing a new epoch; the consumer
  * resets its tail and acknowledges the epoch; only then does the producer
- * send. A consumer that (re)attaches clears the acknowledgement and will
+ * send. A consumer that (re)attaches clears the acknowledgment and will
  * not acknowledge the epoch it found, which forces the producer to start
  * a new session: nothing from an old session is ever taken for new.
  */
