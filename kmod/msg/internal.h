@@ -76,7 +76,7 @@ void pcn_reasm_drop(struct pcn_node *node);
 
 /* rpc.c */
 void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg);
-void pcn_rpc_fail_node(int node);
+void pcn_rpc_fail_node(struct pcn_node *node);
 unsigned long pcn_rpc_pending(void);
 
 /* netlink.c */

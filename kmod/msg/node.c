@@ -101,7 +101,7 @@ static bool pcn_node_down_locked(struct pcn_node *node)
 static void pcn_node_went_down(struct pcn_node *node, int err)
 {
 	pr_info("node %d down (%d)\n", node->id, err);
-	pcn_rpc_fail_node(node->id);
+	pcn_rpc_fail_node(node);
 	pcn_netlink_notify(node);
 }
 
@@ -215,7 +215,7 @@ static void pcn_node_remove(struct pcn_node *node)
 	node->t->link_del(node);
 	/* Handlers still queued run, and find the node gone if they reply. */
 	drain_workqueue(node->wq);
-	pcn_rpc_fail_node(node->id);
+	pcn_rpc_fail_node(node);
 	pcn_node_free(node);
 }
 

@@ -34,28 +34,54 @@ unsigned long pcn_rpc_pending(void)
 	return n;
 }
 
-/* Wait for the reply by polling the node's transport in this context. */
-static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout)
+/*
+ * Wait for the reply by receiving in this context: spinning (@spin), or
+ * sleeping until the transport's doorbell between rounds. Either way no
+ * other thread sits between the reply and its caller.
+ */
+static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout,
+			 bool spin)
 {
 	unsigned long deadline = jiffies + timeout;
+	struct pcn_transport *t;
 	struct pcn_node *node;
 	int idx;
 
 	idx = srcu_read_lock(&pcn_node_srcu);
 	node = pcn_node_get(id);
-	if (node && node->t->set_polling)
-		node->t->set_polling(node, true);
-	while (!completion_done(&w->done) && time_before(jiffies, deadline)) {
-		if (node && node->t->poll && node->t->poll(node, 64) > 0)
-			continue;
-		if (need_resched())
-			cond_resched();
-		cpu_relax();
+	if (!node) {
+		srcu_read_unlock(&pcn_node_srcu, idx);
+		return wait_for_completion_timeout(&w->done, timeout);
 	}
-	if (node && node->t->set_polling)
-		node->t->set_polling(node, false);
+	t = node->t;
+	t->set_polling(node, true, spin);
+	while (!completion_done(&w->done) && time_before(jiffies, deadline)) {
+		if (t->poll(node, 64) > 0 || completion_done(&w->done))
+			continue;
+		if (spin) {
+			cond_resched();
+			cpu_relax();
+		} else {
+			t->wait(node, deadline - jiffies);
+		}
+	}
+	t->set_polling(node, false, spin);
 	srcu_read_unlock(&pcn_node_srcu, idx);
 	return completion_done(&w->done);
+}
+
+/* Transports that can receive in the caller's context do. */
+static bool pcn_rpc_can_poll(int id)
+{
+	struct pcn_node *node;
+	bool can;
+	int idx;
+
+	idx = srcu_read_lock(&pcn_node_srcu);
+	node = pcn_node_get(id);
+	can = node && node->t->poll && node->t->set_polling && node->t->wait;
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	return can;
 }
 
 static void pcn_rpc_count_timeout(int id)
@@ -95,8 +121,8 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 		return err;
 	}
 
-	if (flags & PCN_RPC_POLL)
-		done = pcn_rpc_poll(node, &w, timeout);
+	if (pcn_rpc_can_poll(node))
+		done = pcn_rpc_poll(node, &w, timeout, flags & PCN_RPC_POLL);
 	else
 		done = wait_for_completion_timeout(&w.done, timeout);
 
@@ -114,6 +140,13 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 	return w.status;
 }
 EXPORT_SYMBOL_GPL(pcn_msg_rpc);
+
+/* Callers asleep in the transport's wait() do not sleep on the completion. */
+static void pcn_rpc_wake(struct pcn_node *node)
+{
+	if (node->t->wake)
+		node->t->wake(node);
+}
 
 void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg)
 {
@@ -153,22 +186,24 @@ void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg)
 		w->status = 0;
 	}
 	complete(&w->done);
+	pcn_rpc_wake(node);
 }
 
-void pcn_rpc_fail_node(int node)
+void pcn_rpc_fail_node(struct pcn_node *node)
 {
 	struct pcn_rpc_wait *w;
 	unsigned long id;
 
 	xa_lock_bh(&pcn_rpcs);
 	xa_for_each(&pcn_rpcs, id, w) {
-		if (w->node != node)
+		if (w->node != node->id)
 			continue;
 		__xa_erase(&pcn_rpcs, id);
 		w->status = -EHOSTDOWN;
 		complete(&w->done);
 	}
 	xa_unlock_bh(&pcn_rpcs);
+	pcn_rpc_wake(node);
 }
 
 int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len)

@@ -35,7 +35,6 @@ struct pcn_shm_link {
 	struct pcn_ring rx;
 	bool tx_ready;		/* the peer acknowledged our session */
 	bool reset;		/* the core asked for a new session */
-	atomic_t pollers;	/* callers busy-polling this link */
 	struct mutex rx_lock;	/* one reader of @rx at a time */
 	void *scratch;
 	atomic64_t rung, suppressed, errors;
@@ -47,6 +46,13 @@ static struct {
 	struct pcn_shm_layout layout;
 	struct pcn_shm_link *links[PCN_SHM_MAX_PEERS];
 	struct task_struct *thread;
+	/*
+	 * RPC callers waiting for a reply receive for everyone meanwhile;
+	 * doorbells then wake them instead of the receive thread, which
+	 * saves a thread switch on the way to the caller.
+	 */
+	atomic_t pollers;
+	wait_queue_head_t pollq;
 } pcn_shm;
 
 static void pcn_shm_kick(struct pcn_shm_link *link)
@@ -134,7 +140,10 @@ static int pcn_shm_poll_all(bool tick)
 	return n;
 }
 
-/* Ask for doorbells on every link nobody busy-polls; true if work arrived. */
+/*
+ * Ask for doorbells on every link (someone is about to sleep) or stop
+ * asking; after asking, true if a record is already waiting.
+ */
 static bool pcn_shm_arm(bool kick)
 {
 	struct pcn_shm_link *link;
@@ -148,7 +157,7 @@ static bool pcn_shm_arm(bool kick)
 		link = pcn_shm.links[i];
 		if (!link)
 			continue;
-		pcn_ring_set_kick(&link->rx, kick && !atomic_read(&link->pollers));
+		pcn_ring_set_kick(&link->rx, kick);
 		if (kick && mutex_trylock(&link->rx_lock)) {
 			pending |= pcn_ring_cons_sync(&link->rx) >= 0 &&
 				   pcn_ring_peek(&link->rx, &rec, &len) != 0;
@@ -185,7 +194,9 @@ static int pcn_shm_rx_thread(void *data)
 			continue;
 		}
 		schedule_timeout(PCN_SHM_TICK);
-		pcn_shm_arm(false);
+		/* A caller asleep in pcn_shm_wait() still wants doorbells. */
+		if (!atomic_read(&pcn_shm.pollers))
+			pcn_shm_arm(false);
 		last = ktime_get();
 	}
 	return 0;
@@ -195,7 +206,11 @@ static void pcn_shm_doorbell(struct pcn_shm_window *win, unsigned int vector)
 {
 	struct task_struct *t = READ_ONCE(pcn_shm.thread);
 
-	if (vector == PCN_SHM_RX_VECTOR && t)
+	if (vector != PCN_SHM_RX_VECTOR)
+		return;
+	if (atomic_read(&pcn_shm.pollers))
+		wake_up(&pcn_shm.pollq);
+	else if (t)
 		wake_up_process(t);
 }
 
@@ -317,27 +332,56 @@ static void pcn_shm_commit(struct pcn_node *node, struct pcn_msg_tx *tx,
 		pcn_shm_kick(link);
 }
 
+/* A waiting RPC caller receives for every link, not only its own. */
 static int pcn_shm_poll(struct pcn_node *node, int budget)
 {
-	struct pcn_shm_link *link = pcn_node_link(node);
-	int n;
-
-	down_read(&pcn_shm.lock);
-	n = pcn_shm_link_rx(link, budget);
-	up_read(&pcn_shm.lock);
-	return n;
+	return pcn_shm_poll_all(false);
 }
 
-static void pcn_shm_set_polling(struct pcn_node *node, bool polling)
+/*
+ * The caller starts or stops waiting in pcn_shm_poll()/pcn_shm_wait().
+ * A spinning caller wants no doorbells; when the last caller leaves, the
+ * receive thread may be asleep without them, so they are asked for again
+ * and the thread woken if something slipped in.
+ */
+static void pcn_shm_set_polling(struct pcn_node *node, bool polling,
+				bool spin)
 {
-	struct pcn_shm_link *link = pcn_node_link(node);
-
 	if (polling) {
-		atomic_inc(&link->pollers);
-		pcn_ring_set_kick(&link->rx, false);
-	} else {
-		atomic_dec(&link->pollers);
+		atomic_inc(&pcn_shm.pollers);
+		if (spin)
+			pcn_shm_arm(false);
+		return;
 	}
+	if (atomic_dec_and_test(&pcn_shm.pollers) && pcn_shm_arm(true))
+		wake_up_process(pcn_shm.thread);
+}
+
+/*
+ * Sleep until a doorbell, a wake() or @timeout jiffies; the caller polls
+ * after. The nap is bounded so a lost wakeup costs a tick, not a timeout.
+ */
+static void pcn_shm_wait(struct pcn_node *node, long timeout)
+{
+	ktime_t until = ktime_add_us(ktime_get(), READ_ONCE(busy_poll_us));
+	DEFINE_WAIT(wait);
+
+	/* Adaptive mode: spin a while before paying for a doorbell. */
+	while (ktime_before(ktime_get(), until)) {
+		if (pcn_shm_poll_all(false))
+			return;
+		cond_resched();
+		cpu_relax();
+	}
+	prepare_to_wait(&pcn_shm.pollq, &wait, TASK_UNINTERRUPTIBLE);
+	if (!pcn_shm_arm(true))
+		schedule_timeout(min_t(long, timeout, PCN_SHM_TICK));
+	finish_wait(&pcn_shm.pollq, &wait);
+}
+
+static void pcn_shm_wake(struct pcn_node *node)
+{
+	wake_up(&pcn_shm.pollq);
 }
 
 static void pcn_shm_get_stats(struct pcn_node *node,
@@ -361,6 +405,8 @@ static struct pcn_transport pcn_shm_transport = {
 	.commit = pcn_shm_commit,
 	.poll = pcn_shm_poll,
 	.set_polling = pcn_shm_set_polling,
+	.wait = pcn_shm_wait,
+	.wake = pcn_shm_wake,
 	.get_stats = pcn_shm_get_stats,
 };
 
@@ -409,6 +455,7 @@ int pcn_shm_transport_init(void)
 	int err;
 
 	init_rwsem(&pcn_shm.lock);
+	init_waitqueue_head(&pcn_shm.pollq);
 	t = kthread_run(pcn_shm_rx_thread, NULL, "pcn_shm_rx");
 	if (IS_ERR(t))
 		return PTR_ERR(t);

@@ -39,10 +39,17 @@ struct pcn_transport {
 	int (*reserve)(struct pcn_node *node, size_t len, struct pcn_msg_tx *tx);
 	/* Publish a reserved record; @abort turns it into padding. */
 	void (*commit)(struct pcn_node *node, struct pcn_msg_tx *tx, bool abort);
-	/* Receive up to @budget records from @node in the caller's context. */
+	/*
+	 * Optional, for RPC callers that wait by receiving themselves: between
+	 * set_polling(true) and set_polling(false) the caller calls poll() to
+	 * receive (at least from @node) in its own context, and either spins
+	 * (@spin: no doorbells wanted) or sleeps in wait() until a doorbell.
+	 */
 	int (*poll)(struct pcn_node *node, int budget);
-	/* The caller busy-polls @node: no need to ring our doorbell. */
-	void (*set_polling)(struct pcn_node *node, bool polling);
+	void (*set_polling)(struct pcn_node *node, bool polling, bool spin);
+	void (*wait)(struct pcn_node *node, long timeout);
+	/* Wake callers in wait(): an RPC of theirs finished elsewhere. */
+	void (*wake)(struct pcn_node *node);
 	void (*get_stats)(struct pcn_node *node, struct pcn_transport_stats *st);
 
 	struct list_head list;	/* private to the core */
