@@ -330,39 +330,45 @@ static bool pcn_handler_is_atomic(u16 type)
  * waits for room to reply) never stops the receive path, which is what
  * frees that room.
  */
-static void pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
+static int pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
 {
-	struct pcn_deferred *d;
+	struct pcn_deferred *d = NULL;
 
-	atomic64_inc(&node->rx_msgs);
-	atomic64_add(msg->len, &node->rx_bytes);
+	/* Before the hello, traffic belongs to a session that is gone. */
+	if (msg->type != PCN_MSG_HELLO &&
+	    (!READ_ONCE(node->up) || msg->type == PCN_MSG_HEARTBEAT))
+		goto count;
+	if (msg->type != PCN_MSG_HELLO && !(msg->flags & PCN_MSG_F_REPLY) &&
+	    !pcn_handler_is_atomic(msg->type)) {
+		d = kvmalloc(struct_size(d, payload, msg->len),
+			     in_softirq() ? GFP_ATOMIC : GFP_KERNEL);
+		if (!d) {
+			if (in_softirq())
+				return -EAGAIN;
+			atomic64_inc(&node->errors);
+			pr_warn_ratelimited("node %d: no memory to queue a message\n",
+					    node->id);
+			goto count;
+		}
+	}
 
 	if (msg->type == PCN_MSG_HELLO) {
 		pcn_node_handle_hello(node, msg);
-		return;
-	}
-	/* Before the hello, traffic belongs to a session that is gone. */
-	if (!READ_ONCE(node->up) || msg->type == PCN_MSG_HEARTBEAT)
-		return;
-	if (msg->flags & PCN_MSG_F_REPLY) {
+	} else if (msg->flags & PCN_MSG_F_REPLY) {
 		pcn_rpc_complete(node, msg);
-		return;
-	}
-	if (pcn_handler_is_atomic(msg->type)) {
+	} else if (!d) {
 		pcn_run_handler(msg, false);
-		return;
+	} else {
+		INIT_WORK(&d->work, pcn_deferred_work);
+		d->msg = *msg;
+		d->msg.payload = d->payload;
+		memcpy(d->payload, msg->payload, msg->len);
+		queue_work(node->wq, &d->work);
 	}
-	d = kvmalloc(struct_size(d, payload, msg->len), GFP_KERNEL);
-	if (!d) {
-		atomic64_inc(&node->errors);
-		pr_warn_ratelimited("node %d: no memory to queue a message\n", node->id);
-		return;
-	}
-	INIT_WORK(&d->work, pcn_deferred_work);
-	d->msg = *msg;
-	d->msg.payload = d->payload;
-	memcpy(d->payload, msg->payload, msg->len);
-	queue_work(node->wq, &d->work);
+count:
+	atomic64_inc(&node->rx_msgs);
+	atomic64_add(msg->len, &node->rx_bytes);
+	return 0;
 }
 
 static void pcn_reasm_free(struct pcn_reasm *r)
@@ -422,8 +428,8 @@ static struct pcn_reasm *pcn_reasm_slot(struct pcn_node *node, u32 seq,
 	return free;
 }
 
-void pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
-			   void *scratch)
+int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
+			  void *scratch)
 {
 	struct pcn_msg_hdr hdr;
 	struct pcn_msg msg;
@@ -454,9 +460,11 @@ void pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 	if (off == 0 && flen == total) {
 		memcpy(scratch, rec + sizeof(hdr), flen);
 		msg.payload = scratch;
-		pcn_dispatch(node, &msg);
-		return;
+		return pcn_dispatch(node, &msg);
 	}
+	/* Reassembly allocates and may sleep. */
+	if (in_softirq())
+		return -EAGAIN;
 
 	r = pcn_reasm_slot(node, le32_to_cpu(hdr.seq), off, total);
 	if (!r || r->len != total || r->got != off) {
@@ -476,15 +484,16 @@ void pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 	memcpy(r->buf + off, rec + sizeof(hdr), flen);
 	r->got += flen;
 	if (r->got < r->len)
-		return;
+		return 0;
 
 	msg.payload = r->buf;
 	pcn_dispatch(node, &msg);
 	pcn_reasm_free(r);
-	return;
+	return 0;
 
 bad:
 	atomic64_inc(&node->errors);
 	pr_warn_ratelimited("node %d: dropped a malformed record\n", node->id);
+	return 0;
 }
 EXPORT_SYMBOL_GPL(pcn_transport_deliver);

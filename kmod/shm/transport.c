@@ -4,11 +4,15 @@
  * a receive thread that polls them in budgeted rounds, and doorbells only
  * when the receiver has said it is going to sleep.
  *
- * The receive thread busy-polls for busy_poll_us after the last record it
- * saw, then asks for doorbells and sleeps; 0 means sleep at once. Between
- * rounds it also advances each link: a link is up once the peer has
- * acknowledged our session on the ring we send on.
+ * A doorbell schedules a budgeted poll in softirq (irq_poll, NAPI's
+ * sibling), which receives without waking any thread; what needs process
+ * context (fragments of large messages) is left to the receive thread.
+ * The thread also busy-polls for busy_poll_us after the last record it
+ * saw, and advances each link between rounds: a link is up once the peer
+ * has acknowledged our session on the ring we send on.
  */
+#include <linux/list.h>
+#include <linux/irq_poll.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/rwsem.h>
@@ -35,16 +39,18 @@ struct pcn_shm_link {
 	struct pcn_ring rx;
 	bool tx_ready;		/* the peer acknowledged our session */
 	bool reset;		/* the core asked for a new session */
-	struct mutex rx_lock;	/* one reader of @rx at a time */
+	unsigned long rx_busy;	/* bit 0: someone reads @rx (thread or softirq) */
 	void *scratch;
 	atomic64_t rung, suppressed, errors;
 };
 
 static struct {
-	struct rw_semaphore lock;	/* links[] and win */
+	struct rw_semaphore lock;	/* links[] and win, for writers and sleepers */
 	struct pcn_shm_window *win;
 	struct pcn_shm_layout layout;
-	struct pcn_shm_link *links[PCN_SHM_MAX_PEERS];
+	/* Read under rcu_read_lock() in softirq, under @lock elsewhere. */
+	struct pcn_shm_link __rcu *links[PCN_SHM_MAX_PEERS];
+	struct irq_poll iop;
 	struct task_struct *thread;
 	/*
 	 * RPC callers waiting for a reply receive for everyone meanwhile;
@@ -65,14 +71,32 @@ static void pcn_shm_kick(struct pcn_shm_link *link)
 	}
 }
 
-/* Receive up to @budget records; the caller holds pcn_shm.lock. */
+static struct pcn_shm_link *pcn_shm_link_get(int i)
+{
+	return rcu_dereference_check(pcn_shm.links[i], lockdep_is_held(&pcn_shm.lock));
+}
+
+static bool pcn_shm_rx_trylock(struct pcn_shm_link *link)
+{
+	return !test_and_set_bit_lock(0, &link->rx_busy);
+}
+
+static void pcn_shm_rx_unlock(struct pcn_shm_link *link)
+{
+	clear_bit_unlock(0, &link->rx_busy);
+}
+
+/*
+ * Receive up to @budget records from one link. Returns how many, or
+ * -EAGAIN when a record needs process context (only in softirq).
+ */
 static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 {
 	const void *rec;
 	int n = 0, err;
 	u32 len;
 
-	if (!mutex_trylock(&link->rx_lock))
+	if (!pcn_shm_rx_trylock(link))
 		return 0;
 	err = pcn_ring_cons_sync(&link->rx);
 	if (err == 1)
@@ -81,11 +105,13 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 		err = pcn_ring_peek(&link->rx, &rec, &len);
 		if (err <= 0)
 			break;
-		pcn_transport_deliver(link->node, rec, len, link->scratch);
+		err = pcn_transport_deliver(link->node, rec, len, link->scratch);
+		if (err)
+			break;
 		pcn_ring_release(&link->rx);
 		n++;
 	}
-	mutex_unlock(&link->rx_lock);
+	pcn_shm_rx_unlock(link);
 	if (err == -EIO) {
 		/* A peer that writes garbage gets a new session, not our trust. */
 		atomic64_inc(&link->errors);
@@ -93,7 +119,7 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 				    link->peer);
 		link->reset = true;
 	}
-	return n;
+	return err == -EAGAIN ? err : n;
 }
 
 /* Advance the link's state; called by the receive thread between rounds. */
@@ -103,9 +129,10 @@ static void pcn_shm_link_tick(struct pcn_shm_link *link)
 		WRITE_ONCE(link->reset, false);
 		WRITE_ONCE(link->tx_ready, false);
 		pcn_transport_link_down(link->node, -ECONNRESET);
-		mutex_lock(&link->rx_lock);
+		while (!pcn_shm_rx_trylock(link))
+			cond_resched();
 		pcn_ring_cons_attach(&link->rx);
-		mutex_unlock(&link->rx_lock);
+		pcn_shm_rx_unlock(link);
 		pcn_ring_prod_start(&link->tx);
 		return;
 	}
@@ -122,19 +149,21 @@ static void pcn_shm_link_tick(struct pcn_shm_link *link)
 	}
 }
 
+/* Receive from every link in process context. */
 static int pcn_shm_poll_all(bool tick)
 {
 	struct pcn_shm_link *link;
-	int i, n = 0;
+	int i, n = 0, got;
 
 	down_read(&pcn_shm.lock);
 	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
-		link = pcn_shm.links[i];
+		link = pcn_shm_link_get(i);
 		if (!link)
 			continue;
 		if (tick)
 			pcn_shm_link_tick(link);
-		n += pcn_shm_link_rx(link, PCN_SHM_BUDGET);
+		got = pcn_shm_link_rx(link, PCN_SHM_BUDGET);
+		n += max(got, 0);
 	}
 	up_read(&pcn_shm.lock);
 	return n;
@@ -142,7 +171,7 @@ static int pcn_shm_poll_all(bool tick)
 
 /*
  * Ask for doorbells on every link (someone is about to sleep) or stop
- * asking; after asking, true if a record is already waiting.
+ * asking; after asking, true if a record is already waiting. Any context.
  */
 static bool pcn_shm_arm(bool kick)
 {
@@ -152,20 +181,49 @@ static bool pcn_shm_arm(bool kick)
 	u32 len;
 	int i;
 
-	down_read(&pcn_shm.lock);
+	rcu_read_lock();
 	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
-		link = pcn_shm.links[i];
+		link = rcu_dereference(pcn_shm.links[i]);
 		if (!link)
 			continue;
 		pcn_ring_set_kick(&link->rx, kick);
-		if (kick && mutex_trylock(&link->rx_lock)) {
+		if (kick && pcn_shm_rx_trylock(link)) {
 			pending |= pcn_ring_cons_sync(&link->rx) >= 0 &&
 				   pcn_ring_peek(&link->rx, &rec, &len) != 0;
-			mutex_unlock(&link->rx_lock);
+			pcn_shm_rx_unlock(link);
 		}
 	}
-	up_read(&pcn_shm.lock);
+	rcu_read_unlock();
 	return pending;
+}
+
+/* Softirq: receive what atomic context can, hand the rest to the thread. */
+static int pcn_shm_irq_poll(struct irq_poll *iop, int budget)
+{
+	struct pcn_shm_link *link;
+	bool need_thread = false;
+	int i, n = 0, got;
+
+	rcu_read_lock();
+	for (i = 0; i < PCN_SHM_MAX_PEERS && n < budget; i++) {
+		link = rcu_dereference(pcn_shm.links[i]);
+		if (!link)
+			continue;
+		got = pcn_shm_link_rx(link, budget - n);
+		if (got == -EAGAIN)
+			need_thread = true;
+		else
+			n += got;
+	}
+	rcu_read_unlock();
+	if (n >= budget)
+		return n;	/* irq_poll calls again */
+	irq_poll_complete(iop);
+	if (need_thread)
+		wake_up_process(pcn_shm.thread);
+	else if (pcn_shm_arm(true))
+		irq_poll_sched(iop);
+	return n;
 }
 
 static int pcn_shm_rx_thread(void *data)
@@ -208,10 +266,17 @@ static void pcn_shm_doorbell(struct pcn_shm_window *win, unsigned int vector)
 
 	if (vector != PCN_SHM_RX_VECTOR)
 		return;
+	/*
+	 * A waiting RPC caller receives for everyone. Otherwise softirq
+	 * receives, unless the thread is awake anyway or is to busy-poll
+	 * after this message (adaptive and poll modes).
+	 */
 	if (atomic_read(&pcn_shm.pollers))
 		wake_up(&pcn_shm.pollq);
-	else if (t)
+	else if (t && (READ_ONCE(busy_poll_us) || task_is_running(t)))
 		wake_up_process(t);
+	else
+		irq_poll_sched(&pcn_shm.iop);
 }
 
 static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
@@ -230,7 +295,6 @@ static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
 		return -ENOMEM;
 	link->node = node;
 	link->peer = peer;
-	mutex_init(&link->rx_lock);
 
 	down_write(&pcn_shm.lock);
 	if (!pcn_shm.win) {
@@ -243,7 +307,7 @@ static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
 		err = -EINVAL;
 		goto err_unlock;
 	}
-	if (pcn_shm.links[peer]) {
+	if (rcu_access_pointer(pcn_shm.links[peer])) {
 		NL_SET_ERR_MSG(extack, "another node already uses this peer id");
 		err = -EEXIST;
 		goto err_unlock;
@@ -262,7 +326,7 @@ static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
 	pcn_ring_cons_attach(&link->rx);
 	pcn_ring_prod_start(&link->tx);
 	pcn_node_set_link(node, link);
-	pcn_shm.links[peer] = link;
+	rcu_assign_pointer(pcn_shm.links[peer], link);
 	up_write(&pcn_shm.lock);
 	wake_up_process(pcn_shm.thread);
 	return 0;
@@ -278,12 +342,16 @@ static void pcn_shm_link_del(struct pcn_node *node)
 	struct pcn_shm_link *link = pcn_node_link(node);
 
 	down_write(&pcn_shm.lock);
-	if (pcn_shm.links[link->peer] == link)
-		pcn_shm.links[link->peer] = NULL;
+	if (rcu_access_pointer(pcn_shm.links[link->peer]) == link)
+		RCU_INIT_POINTER(pcn_shm.links[link->peer], NULL);
+	up_write(&pcn_shm.lock);
+	/* Softirq readers are done with it after this. */
+	synchronize_rcu();
 	/* Tell the peer we are gone: it must not trust this session again. */
+	down_read(&pcn_shm.lock);
 	if (pcn_shm.win)
 		pcn_ring_cons_attach(&link->rx);
-	up_write(&pcn_shm.lock);
+	up_read(&pcn_shm.lock);
 	kvfree(link->scratch);
 	kfree(link);
 }
@@ -442,9 +510,12 @@ void pcn_shm_transport_detach(struct pcn_shm_window *win)
 		return;
 	}
 	pcn_shm_window_set_doorbell(win, NULL, NULL);
-	for (i = 0; i < PCN_SHM_MAX_PEERS; i++)
-		if (pcn_shm.links[i])
-			WRITE_ONCE(pcn_shm.links[i]->tx_ready, false);
+	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
+		struct pcn_shm_link *link = pcn_shm_link_get(i);
+
+		if (link)
+			WRITE_ONCE(link->tx_ready, false);
+	}
 	pcn_shm.win = NULL;
 	up_write(&pcn_shm.lock);
 }
@@ -456,6 +527,7 @@ int pcn_shm_transport_init(void)
 
 	init_rwsem(&pcn_shm.lock);
 	init_waitqueue_head(&pcn_shm.pollq);
+	irq_poll_init(&pcn_shm.iop, PCN_SHM_BUDGET, pcn_shm_irq_poll);
 	t = kthread_run(pcn_shm_rx_thread, NULL, "pcn_shm_rx");
 	if (IS_ERR(t))
 		return PTR_ERR(t);
@@ -472,6 +544,7 @@ void pcn_shm_transport_exit(void)
 {
 	/* Deletes our nodes, and with them every link. */
 	pcn_transport_unregister(&pcn_shm_transport);
+	irq_poll_disable(&pcn_shm.iop);
 	kthread_stop(pcn_shm.thread);
 	WRITE_ONCE(pcn_shm.thread, NULL);
 }

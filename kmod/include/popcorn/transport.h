@@ -71,9 +71,13 @@ void pcn_transport_link_down(struct pcn_node *node, int err);
  * One received record of @len bytes at @rec, which may be memory the peer
  * can still write: the core copies before it trusts anything. @scratch is
  * max_record bytes the core may use, owned by the caller's receive path.
+ * Called from a thread or from softirq; in softirq, -EAGAIN means the
+ * record needs process context (a fragment, a large copy): leave it in
+ * place and deliver it again from a thread. Otherwise the record is
+ * consumed (a malformed one is counted and dropped) and 0 returned.
  */
-void pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
-			   void *scratch);
+int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
+			  void *scratch);
 /* The receive side started a new session: forget partial messages. */
 void pcn_transport_rx_reset(struct pcn_node *node);
 
