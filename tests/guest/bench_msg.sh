@@ -40,10 +40,25 @@ measure_rtt() {
 			out=$(popcornctl ping "$peer" -c "$PINGS" -s $size $flags -o json) || return 1
 			echo "# msg rtt size=$size transport=shm mode=$mode run=$run" \
 				"p50_us=$(echo "$out" | json_field p50_us)" \
-				"p99_us=$(echo "$out" | json_field p99_us)"
+				"p99_us=$(echo "$out" | json_field p99_us)" | tee -a /tmp/figures
 			run=$((run + 1))
 		done
 	done
+}
+
+# median_p50 PATTERN: the median over runs of p50_us on lines matching.
+median_p50() {
+	grep -- "$1" /tmp/figures | sed 's/.*p50_us=\([0-9.]*\).*/\1/' | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+ratios() {
+	floor=$(median_p50 "transport=floor")
+	raw=$(median_p50 "doorbell rtt raw")
+	poll=$(median_p50 "size=64 transport=shm mode=poll")
+	bell=$(median_p50 "size=64 transport=shm mode=doorbell")
+	awk -v f="$floor" -v r="$raw" -v p="$poll" -v b="$bell" 'BEGIN {
+		printf "# msg ratio size=64 poll/floor=%.1f doorbell/raw_doorbell=%.2f\n", p / f, b / r }'
 }
 
 measure_tput() {
@@ -69,7 +84,8 @@ measure() {
 		out=$(echo "$peer $PINGS" > "$DBG/doorbell_rtt" && cat "$DBG/doorbell_rtt") || return 1
 		p50=$(echo "$out" | sed 's/.*p50_ns=\([0-9]*\).*/\1/')
 		p99=$(echo "$out" | sed 's/.*p99_ns=\([0-9]*\).*/\1/')
-		echo "# doorbell rtt raw run=$run p50_us=$((p50 / 1000)).$(((p50 % 1000) / 100)) p99_us=$((p99 / 1000)).$(((p99 % 1000) / 100))"
+		echo "# doorbell rtt raw run=$run p50_us=$((p50 / 1000)).$(((p50 % 1000) / 100)) p99_us=$((p99 / 1000)).$(((p99 % 1000) / 100))" |
+			tee -a /tmp/figures
 		run=$((run + 1))
 	done
 	# Phase 0, set by the peer at start: it busy-polls, we poll for replies.
@@ -83,6 +99,7 @@ measure() {
 	echo 0 > $PARAM
 	measure_tput || return 1
 	next_phase
+	ratios
 }
 
 # The peer's side: follow guest 0's phase signals.
@@ -111,7 +128,7 @@ ktap_plan 4
 echo "# guest $POPCORN_GUEST: $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPU"
 if [ "$POPCORN_GUEST" = 0 ]; then
 	floor=$(shm-floor ping "$SHM_DEV/resource2" 20000 $RUNS)
-	echo "$floor" | sed 's/^/# msg rtt size=64 transport=floor /'
+	echo "$floor" | sed 's/^/# msg rtt size=64 transport=floor /' | tee /tmp/figures
 	ktap_check "floor measured" test -n "$floor"
 else
 	ktap_check "floor answered" shm-floor pong "$SHM_DEV/resource2"

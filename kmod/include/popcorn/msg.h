@@ -11,10 +11,11 @@
  * (they wait for room in the transport). pcn_msg_alloc()/pcn_msg_post()
  * never sleep and may be used from any context.
  *
- * Handlers run on the transport's receive thread. A handler registered
- * with PCN_HANDLER_ATOMIC runs with bottom halves disabled and must not
- * sleep (softirq rules); any other runs in process context and may sleep,
- * briefly: it holds up every message behind it.
+ * A handler registered with PCN_HANDLER_ATOMIC runs on the transport's
+ * receive path (softirq, or a thread with bottom halves disabled): it
+ * must not sleep, and what it sends is never waited for. Any other handler
+ * runs in process context, on its node's ordered workqueue, with a copy of
+ * the message, and may sleep.
  */
 #ifndef _POPCORN_MSG_H
 #define _POPCORN_MSG_H
