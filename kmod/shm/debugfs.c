@@ -3,6 +3,9 @@
  * /sys/kernel/debug/popcorn_shm/<pci-dev>/ring: writing "PEER VECTOR" rings
  * that doorbell of that peer. A test and debugging knob; the transport
  * rings doorbells itself.
+ *
+ * /sys/kernel/debug/popcorn_shm/inject_corrupt: writing PEER sends that
+ * peer a malformed ring record, to test how a kernel survives a bad peer.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -10,6 +13,7 @@
 #include <linux/uaccess.h>
 
 #include "ivshmem.h"
+#include "transport.h"
 
 static struct dentry *pcn_shm_debugfs_root;
 
@@ -54,9 +58,17 @@ void pcn_ivshmem_debugfs_remove(struct pcn_ivshmem *dev)
 	debugfs_remove(dev->debugfs);
 }
 
+static int inject_corrupt_set(void *data, u64 peer)
+{
+	return peer > U16_MAX ? -ERANGE : pcn_shm_inject_corrupt(peer);
+}
+DEFINE_DEBUGFS_ATTRIBUTE(inject_corrupt_fops, NULL, inject_corrupt_set, "%llu\n");
+
 int pcn_shm_debugfs_init(void)
 {
 	pcn_shm_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file_unsafe("inject_corrupt", 0200, pcn_shm_debugfs_root,
+				   NULL, &inject_corrupt_fops);
 	return 0;
 }
 

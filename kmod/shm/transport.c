@@ -98,6 +98,11 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 
 	if (!pcn_shm_rx_trylock(link))
 		return 0;
+	/* A link waiting for its reset has nothing we would trust. */
+	if (READ_ONCE(link->reset)) {
+		pcn_shm_rx_unlock(link);
+		return 0;
+	}
 	err = pcn_ring_cons_sync(&link->rx);
 	if (err == 1)
 		pcn_transport_rx_reset(link->node);
@@ -111,13 +116,15 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 		pcn_ring_release(&link->rx);
 		n++;
 	}
+	/* A peer that writes garbage gets a new session, not our trust. */
+	if (err == -EIO)
+		WRITE_ONCE(link->reset, true);
 	pcn_shm_rx_unlock(link);
 	if (err == -EIO) {
-		/* A peer that writes garbage gets a new session, not our trust. */
 		atomic64_inc(&link->errors);
 		pr_warn_ratelimited("peer %u: corrupt ring, resetting the link\n",
 				    link->peer);
-		link->reset = true;
+		wake_up_process(pcn_shm.thread);
 	}
 	return err == -EAGAIN ? err : n;
 }
@@ -460,6 +467,38 @@ static void pcn_shm_get_stats(struct pcn_node *node,
 	st->doorbells_rung = atomic64_read(&link->rung);
 	st->doorbells_suppressed = atomic64_read(&link->suppressed);
 	st->errors = atomic64_read(&link->errors);
+}
+
+/*
+ * Fault injection: send @peer a record no correct producer writes (its
+ * slot count runs past the ring), as a buggy or hostile kernel would.
+ * The peer must drop it, reset the link and carry on.
+ */
+int pcn_shm_inject_corrupt(unsigned int peer)
+{
+	struct pcn_shm_link *link;
+	struct pcn_ring_rec *rec;
+	void *payload;
+	u32 idx, n;
+	int err = -ENOENT;
+
+	down_read(&pcn_shm.lock);
+	link = peer < PCN_SHM_MAX_PEERS ? pcn_shm_link_get(peer) : NULL;
+	if (link && !READ_ONCE(link->tx_ready))
+		err = -ENOTCONN;
+	else if (link)
+		err = pcn_ring_reserve(&link->tx, 0, &idx, &n, &payload);
+	if (!err) {
+		rec = payload - sizeof(*rec);
+		rec->nslots = cpu_to_le16(U16_MAX);
+		rec->flags = 0;
+		rec->len = cpu_to_le32(U32_MAX);
+		smp_wmb();	/* garbage before the stamp that shows it */
+		WRITE_ONCE(rec->stamp, cpu_to_le64((u64)link->tx.epoch << 32 | idx));
+		pcn_shm_kick(link);
+	}
+	up_read(&pcn_shm.lock);
+	return err;
 }
 
 static struct pcn_transport pcn_shm_transport = {

@@ -13,5 +13,6 @@ void pcn_shm_transport_exit(void);
 /* Offer a window with doorbells to the transport; the first one is used. */
 int pcn_shm_transport_attach(struct pcn_shm_window *win);
 void pcn_shm_transport_detach(struct pcn_shm_window *win);
+int pcn_shm_inject_corrupt(unsigned int peer);
 
 #endif /* _POPCORN_SHM_TRANSPORT_H */
