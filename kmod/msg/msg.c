@@ -157,10 +157,14 @@ int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
 }
 
 /* Resolve @id for sending; returns the node with pcn_node_srcu held. */
-static struct pcn_node *pcn_send_node(int id, int *srcu_idx, int *err)
+static struct pcn_node *pcn_send_node(int id, u16 type, int *srcu_idx, int *err)
 {
 	struct pcn_node *node;
 
+	if (type > PCN_MSG_MAX_TYPE) {
+		*err = -EINVAL;
+		return NULL;
+	}
 	*srcu_idx = srcu_read_lock(&pcn_node_srcu);
 	node = pcn_node_get(id);
 	if (!node)
@@ -179,9 +183,7 @@ int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
 	struct pcn_node *node;
 	int idx, err;
 
-	if (type > PCN_MSG_MAX_TYPE)
-		return -EINVAL;
-	node = pcn_send_node(id, &idx, &err);
+	node = pcn_send_node(id, type, &idx, &err);
 	if (!node)
 		return err;
 	/* Atomic handlers and softirq callers cannot wait for room. */
@@ -231,9 +233,7 @@ int pcn_msg_alloc(int id, u16 type, size_t len, struct pcn_msg_tx *tx)
 	struct pcn_node *node;
 	int idx, err;
 
-	if (type > PCN_MSG_MAX_TYPE)
-		return -EINVAL;
-	node = pcn_send_node(id, &idx, &err);
+	node = pcn_send_node(id, type, &idx, &err);
 	if (!node)
 		return err;
 	if (len > node->t->max_record(node) - sizeof(struct pcn_msg_hdr)) {

@@ -219,18 +219,25 @@ static void pcn_node_remove(struct pcn_node *node)
 	pcn_node_free(node);
 }
 
-void pcn_transport_unregister(struct pcn_transport *t)
+/* Remove the nodes reached through @t, or every node when @t is NULL. */
+static void pcn_nodes_remove(struct pcn_transport *t)
 {
 	struct pcn_node *node;
 	int i;
 
-	mutex_lock(&pcn_config_lock);
+	lockdep_assert_held(&pcn_config_lock);
 	for (i = 0; i < PCN_MAX_NODES; i++) {
 		node = rcu_dereference_protected(pcn_nodes[i],
 						 lockdep_is_held(&pcn_config_lock));
-		if (node && node->t == t)
+		if (node && (!t || node->t == t))
 			pcn_node_remove(node);
 	}
+}
+
+void pcn_transport_unregister(struct pcn_transport *t)
+{
+	mutex_lock(&pcn_config_lock);
+	pcn_nodes_remove(t);
 	list_del(&t->list);
 	mutex_unlock(&pcn_config_lock);
 }
@@ -329,16 +336,8 @@ int pcn_node_del(int id, struct netlink_ext_ack *extack)
 
 void pcn_nodes_remove_all(void)
 {
-	struct pcn_node *node;
-	int i;
-
 	mutex_lock(&pcn_config_lock);
-	for (i = 0; i < PCN_MAX_NODES; i++) {
-		node = rcu_dereference_protected(pcn_nodes[i],
-						 lockdep_is_held(&pcn_config_lock));
-		if (node)
-			pcn_node_remove(node);
-	}
+	pcn_nodes_remove(NULL);
 	mutex_unlock(&pcn_config_lock);
 }
 

@@ -133,13 +133,14 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 static void pcn_shm_link_tick(struct pcn_shm_link *link)
 {
 	if (READ_ONCE(link->reset)) {
-		WRITE_ONCE(link->reset, false);
-		WRITE_ONCE(link->tx_ready, false);
-		pcn_transport_link_down(link->node, -ECONNRESET);
+		/* Forget the bad session before anyone may read the ring again. */
 		while (!pcn_shm_rx_trylock(link))
 			cond_resched();
 		pcn_ring_cons_attach(&link->rx);
+		WRITE_ONCE(link->reset, false);
 		pcn_shm_rx_unlock(link);
+		WRITE_ONCE(link->tx_ready, false);
+		pcn_transport_link_down(link->node, -ECONNRESET);
 		pcn_ring_prod_start(&link->tx);
 		return;
 	}

@@ -17,14 +17,7 @@ setup() {
 	pcn_insmod || return 1
 	# Answer raw doorbells before the peer can see us up.
 	[ "$POPCORN_GUEST" = 0 ] || echo 0 > "$DBG/doorbell_echo" || return 1
-	self=$(cat "$SHM_DEV/popcorn/peer_id")
-	peer=$(( $(cat "$SHM_DEV/popcorn/peer_id") == 0 ? 1 : 0 ))
-	popcornctl node add "$self" --self &&
-		popcornctl node add "$peer" --transport shm --endpoint "$peer"
-}
-
-peer_up() {
-	popcornctl node list | grep -q "^$peer  *up "
+	pcn_setup
 }
 
 # json_field NAME: a number from popcornctl's JSON on stdin.

@@ -4,30 +4,6 @@
 . ./lib.sh
 
 N=$POPCORN_GUESTS
-SHM_DEV=$(shm_dev)
-
-configure() {
-	pcn_insmod || return 1
-	self=$(cat "$SHM_DEV/popcorn/peer_id")
-	popcornctl node add "$self" --self || return 1
-	p=0
-	while [ $p -lt "$N" ]; do
-		[ $p -eq "$self" ] || popcornctl node add $p --transport shm --endpoint $p || return 1
-		p=$((p + 1))
-	done
-}
-
-all_up() {
-	[ "$(popcornctl node list | grep -c ' up ')" -eq "$N" ]
-}
-
-every_peer() {
-	p=0
-	while [ $p -lt "$N" ]; do
-		[ $p -eq "$self" ] || "$@" $p || return 1
-		p=$((p + 1))
-	done
-}
 
 show() {
 	echo "\$ popcornctl $*"
@@ -43,7 +19,7 @@ bench_peer() {
 }
 
 ktap_plan 5
-ktap_check "configure nodes" configure
+ktap_check "configure nodes" pcn_setup
 echo "# $(uname -r), this kernel is node $self of $N"
 ktap_check "all $N nodes up" busywait 30000 all_up
 show node list

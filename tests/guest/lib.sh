@@ -61,7 +61,8 @@ SHM_MOD=/lib/popcorn/popcorn_shm.ko
 
 # pcn_insmod / pcn_rmmod: the core, then the shm transport; and back.
 pcn_insmod() {
-	{ module_loaded popcorn_msg || insmod "$MSG_MOD"; } && insmod "$SHM_MOD"
+	{ module_loaded popcorn_msg || insmod "$MSG_MOD"; } &&
+		{ module_loaded popcorn_shm || insmod "$SHM_MOD"; }
 }
 
 pcn_rmmod() {
@@ -91,4 +92,41 @@ shm_ring() {
 
 module_loaded() {
 	grep -q "^$1 " /proc/modules
+}
+
+# pcn_setup: load the modules, name this kernel by its peer id on the
+# window and add every other guest the same way. Sets SHM_DEV, self, and
+# peer (the other guest, in two-guest tests).
+pcn_setup() {
+	pcn_insmod || return 1
+	SHM_DEV=$(shm_dev)
+	self=$(cat "$SHM_DEV/popcorn/peer_id")
+	peer=$((self == 0 ? 1 : 0))
+	popcornctl node add "$self" --self || return 1
+	p=0
+	while [ $p -lt "$POPCORN_GUESTS" ]; do
+		if [ $p -ne "$self" ]; then
+			popcornctl node add $p --transport shm --endpoint $p || return 1
+		fi
+		p=$((p + 1))
+	done
+}
+
+peer_up() {
+	popcornctl node list | grep -q "^$peer  *up "
+}
+
+all_up() {
+	[ "$(popcornctl node list | grep -c ' up ')" -eq "$POPCORN_GUESTS" ]
+}
+
+# every_peer COMMAND...: run COMMAND PEER for every other guest.
+every_peer() {
+	p=0
+	while [ $p -lt "$POPCORN_GUESTS" ]; do
+		if [ $p -ne "$self" ]; then
+			"$@" $p || return 1
+		fi
+		p=$((p + 1))
+	done
 }

@@ -4,19 +4,6 @@
 # again; neither kernel may splat (the rig checks both consoles).
 . ./lib.sh
 
-setup() {
-	pcn_insmod || return 1
-	SHM_DEV=$(shm_dev)
-	self=$(cat "$SHM_DEV/popcorn/peer_id")
-	peer=$((1 - self))
-	popcornctl node add "$self" --self &&
-		popcornctl node add "$peer" --transport shm --endpoint "$peer"
-}
-
-peer_up() {
-	popcornctl node list | grep -q "^$peer  *up "
-}
-
 errors_counted() {
 	popcornctl stats -o json | grep -q '"errors": 1,'
 }
@@ -35,7 +22,7 @@ pings_again() {
 }
 
 ktap_plan 5
-ktap_check "setup" setup
+ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
 sleep 1
 if [ "$self" = 0 ]; then

@@ -5,19 +5,6 @@
 
 NCPU=$(grep -c ^processor /proc/cpuinfo)
 
-setup() {
-	pcn_insmod || return 1
-	SHM_DEV=$(shm_dev)
-	self=$(cat "$SHM_DEV/popcorn/peer_id")
-	peer=$((1 - self))
-	popcornctl node add "$self" --self &&
-		popcornctl node add "$peer" --transport shm --endpoint "$peer"
-}
-
-peer_up() {
-	popcornctl node list | grep -q "^$peer  *up "
-}
-
 all_cpus() {
 	pids=""
 	c=0
@@ -41,7 +28,7 @@ no_errors() {
 }
 
 ktap_plan 5
-ktap_check "setup" setup
+ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
 ktap_check "$NCPU CPUs ping and bench at once" all_cpus
 ktap_check "no errors counted" no_errors

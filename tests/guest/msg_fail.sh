@@ -5,19 +5,6 @@
 # Peer 1 is the one that leaves; peer 0 watches.
 . ./lib.sh
 
-setup() {
-	pcn_insmod || return 1
-	SHM_DEV=$(shm_dev)
-	self=$(cat "$SHM_DEV/popcorn/peer_id")
-	peer=$((1 - self))
-	popcornctl node add "$self" --self &&
-		popcornctl node add "$peer" --transport shm --endpoint "$peer"
-}
-
-peer_up() {
-	popcornctl node list | grep -q "^$peer  *up "
-}
-
 peer_down() {
 	popcornctl node list | grep -q "^$peer  *down "
 }
@@ -57,7 +44,7 @@ leave_under_traffic() {
 }
 
 ktap_plan 6
-ktap_check "setup" setup
+ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
 ktap_check "a silent peer times the RPC out" times_out
 ktap_check "no RPC waiter left" rpcs_drained

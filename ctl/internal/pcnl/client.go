@@ -116,6 +116,24 @@ func wrapErr(op string, err error) error {
 	return e
 }
 
+// decodeEach calls fn with a decoder positioned on each attribute of each
+// message.
+func decodeEach(msgs []genetlink.Message, fn func(*netlink.AttributeDecoder)) error {
+	for _, m := range msgs {
+		ad, err := netlink.NewAttributeDecoder(m.Data)
+		if err != nil {
+			return err
+		}
+		for ad.Next() {
+			fn(ad)
+		}
+		if err := ad.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Node is one entry of the node table.
 type Node struct {
 	ID        int    `json:"id"`
@@ -224,21 +242,12 @@ func (cl *Client) Ping(id int, o PingOptions) ([]time.Duration, error) {
 		return nil, err
 	}
 	var samples []time.Duration
-	for _, m := range msgs {
-		ad, err := netlink.NewAttributeDecoder(m.Data)
-		if err != nil {
-			return nil, err
+	err = decodeEach(msgs, func(ad *netlink.AttributeDecoder) {
+		if ad.Type() == api.APingSampleNs {
+			samples = append(samples, time.Duration(ad.Uint64()))
 		}
-		for ad.Next() {
-			if ad.Type() == api.APingSampleNs {
-				samples = append(samples, time.Duration(ad.Uint64()))
-			}
-		}
-		if err := ad.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return samples, nil
+	})
+	return samples, err
 }
 
 // BenchResult is what a kernel-side bench measured.
@@ -266,24 +275,15 @@ func (cl *Client) Bench(id, count, size int) (BenchResult, error) {
 	if err != nil {
 		return r, err
 	}
-	for _, m := range msgs {
-		ad, err := netlink.NewAttributeDecoder(m.Data)
-		if err != nil {
-			return r, err
+	err = decodeEach(msgs, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case api.ABenchBytes:
+			r.Bytes = ad.Uint64()
+		case api.ABenchNsec:
+			r.Time = time.Duration(ad.Uint64())
 		}
-		for ad.Next() {
-			switch ad.Type() {
-			case api.ABenchBytes:
-				r.Bytes = ad.Uint64()
-			case api.ABenchNsec:
-				r.Time = time.Duration(ad.Uint64())
-			}
-		}
-		if err := ad.Err(); err != nil {
-			return r, err
-		}
-	}
-	return r, nil
+	})
+	return r, err
 }
 
 // Stats are the counters of one peer node.
@@ -308,41 +308,41 @@ func (cl *Client) Stats() ([]Stats, error) {
 	}
 	out := make([]Stats, 0, len(msgs))
 	for _, m := range msgs {
-		ad, err := netlink.NewAttributeDecoder(m.Data)
+		var st Stats
+		err := decodeEach([]genetlink.Message{m}, func(ad *netlink.AttributeDecoder) {
+			decodeStat(ad, &st)
+		})
 		if err != nil {
 			return nil, err
 		}
-		var s Stats
-		for ad.Next() {
-			switch ad.Type() {
-			case api.ANodeID:
-				s.ID = int(ad.Uint32())
-			case api.ANodeTransport:
-				s.Transport = ad.String()
-			case api.AStatsTxMsgs:
-				s.TxMsgs = ad.Uint64()
-			case api.AStatsTxBytes:
-				s.TxBytes = ad.Uint64()
-			case api.AStatsRxMsgs:
-				s.RxMsgs = ad.Uint64()
-			case api.AStatsRxBytes:
-				s.RxBytes = ad.Uint64()
-			case api.AStatsErrors:
-				s.Errors = ad.Uint64()
-			case api.AStatsDoorbellsRung:
-				s.DoorbellsRung = ad.Uint64()
-			case api.AStatsDoorbellsSuppressed:
-				s.DoorbellsSuppressed = ad.Uint64()
-			case api.AStatsRpcTimeouts:
-				s.RPCTimeouts = ad.Uint64()
-			}
-		}
-		if err := ad.Err(); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+		out = append(out, st)
 	}
 	return out, nil
+}
+
+func decodeStat(ad *netlink.AttributeDecoder, s *Stats) {
+	switch ad.Type() {
+	case api.ANodeID:
+		s.ID = int(ad.Uint32())
+	case api.ANodeTransport:
+		s.Transport = ad.String()
+	case api.AStatsTxMsgs:
+		s.TxMsgs = ad.Uint64()
+	case api.AStatsTxBytes:
+		s.TxBytes = ad.Uint64()
+	case api.AStatsRxMsgs:
+		s.RxMsgs = ad.Uint64()
+	case api.AStatsRxBytes:
+		s.RxBytes = ad.Uint64()
+	case api.AStatsErrors:
+		s.Errors = ad.Uint64()
+	case api.AStatsDoorbellsRung:
+		s.DoorbellsRung = ad.Uint64()
+	case api.AStatsDoorbellsSuppressed:
+		s.DoorbellsSuppressed = ad.Uint64()
+	case api.AStatsRpcTimeouts:
+		s.RPCTimeouts = ad.Uint64()
+	}
 }
 
 // Monitor calls fn with every node event until ctx is done.
