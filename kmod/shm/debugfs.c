@@ -17,21 +17,29 @@
 
 static struct dentry *pcn_shm_debugfs_root;
 
-static ssize_t ring_write(struct file *file, const char __user *ubuf,
-			  size_t count, loff_t *ppos)
+/* Parse "A B", two unsigned numbers, written to a debugfs file. */
+int pcn_debugfs_read_pair(const char __user *ubuf, size_t count, u32 *a, u32 *b)
 {
-	struct pcn_ivshmem *dev = file->private_data;
-	unsigned int peer, vector;
 	char buf[32];
-	int err;
 
 	if (count >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 	buf[count] = '\0';
-	if (sscanf(buf, "%u %u", &peer, &vector) != 2)
-		return -EINVAL;
+	return sscanf(buf, "%u %u", a, b) == 2 ? 0 : -EINVAL;
+}
+
+static ssize_t ring_write(struct file *file, const char __user *ubuf,
+			  size_t count, loff_t *ppos)
+{
+	struct pcn_ivshmem *dev = file->private_data;
+	u32 peer, vector;
+	int err;
+
+	err = pcn_debugfs_read_pair(ubuf, count, &peer, &vector);
+	if (err)
+		return err;
 	if (peer > U16_MAX || vector > U16_MAX)
 		return -ERANGE;
 

@@ -12,7 +12,6 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
-#include <linux/uaccess.h>
 
 #include "ivshmem.h"
 
@@ -76,16 +75,11 @@ static ssize_t rtt_write(struct file *file, const char __user *ubuf,
 {
 	struct pcn_ivshmem *dev = file_inode(file)->i_private;
 	u32 peer, count;
-	char buf[32];
 	int err;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	if (sscanf(buf, "%u %u", &peer, &count) != 2)
-		return -EINVAL;
+	err = pcn_debugfs_read_pair(ubuf, len, &peer, &count);
+	if (err)
+		return err;
 	if (peer > U16_MAX || !count || count > PCN_BENCH_MAX_COUNT)
 		return -ERANGE;
 	if (dev->win.nr_vectors <= PCN_IVSHMEM_BENCH_VECTOR)

@@ -61,6 +61,7 @@ void pcn_doorbell_bench_init(struct pcn_ivshmem *dev);
 void pcn_doorbell_bench_irq(struct pcn_ivshmem *dev);
 void pcn_doorbell_bench_debugfs(struct pcn_ivshmem *dev);
 
+int pcn_debugfs_read_pair(const char __user *ubuf, size_t count, u32 *a, u32 *b);
 void pcn_ivshmem_debugfs_add(struct pcn_ivshmem *dev);
 void pcn_ivshmem_debugfs_remove(struct pcn_ivshmem *dev);
 int pcn_shm_debugfs_init(void);
