@@ -105,6 +105,12 @@ static void pcn_node_went_down(struct pcn_node *node, int err)
 	pcn_netlink_notify(node);
 }
 
+void pcn_transport_sync(void)
+{
+	synchronize_srcu(&pcn_node_srcu);
+}
+EXPORT_SYMBOL_GPL(pcn_transport_sync);
+
 void pcn_transport_link_up(struct pcn_node *node)
 {
 	spin_lock_bh(&node->lock);

@@ -23,8 +23,7 @@ void pcn_ring_init(struct pcn_ring *r, void *ctl, void *data, size_t bytes)
 	r->ctl = ctl;
 	r->data = data;
 	r->nslots = bytes / PCN_RING_SLOT;
-	/* A quarter of the ring, so several senders make progress at once. */
-	r->max_record = bytes / 4;
+	r->max_record = pcn_ring_max_record(bytes);
 	atomic_set(&r->reserve, 0);
 	r->epoch = 0;
 	r->cons = 0;

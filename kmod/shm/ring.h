@@ -63,6 +63,14 @@ struct pcn_ring {
 	u32 stale_epoch;	/* found at attach: never acknowledged */
 };
 
+/* Largest record a ring of @bytes takes: a quarter, so several senders
+ * make progress at once.
+ */
+static inline size_t pcn_ring_max_record(size_t bytes)
+{
+	return bytes / 4;
+}
+
 void pcn_ring_init(struct pcn_ring *r, void *ctl, void *data, size_t bytes);
 
 /* Producer side. */

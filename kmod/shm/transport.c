@@ -38,9 +38,11 @@ struct pcn_shm_link {
 	struct pcn_ring tx;
 	struct pcn_ring rx;
 	bool tx_ready;		/* the peer acknowledged our session */
+	bool dead;		/* the window is gone: touch no ring */
 	bool reset;		/* the core asked for a new session */
 	unsigned long rx_busy;	/* bit 0: someone reads @rx (thread or softirq) */
 	void *scratch;
+	size_t scratch_size;
 	atomic64_t rung, suppressed, errors;
 };
 
@@ -99,7 +101,7 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 	if (!pcn_shm_rx_trylock(link))
 		return 0;
 	/* A link waiting for its reset has nothing we would trust. */
-	if (READ_ONCE(link->reset)) {
+	if (READ_ONCE(link->reset) || READ_ONCE(link->dead)) {
 		pcn_shm_rx_unlock(link);
 		return 0;
 	}
@@ -132,6 +134,8 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 /* Advance the link's state; called by the receive thread between rounds. */
 static void pcn_shm_link_tick(struct pcn_shm_link *link)
 {
+	if (READ_ONCE(link->dead))
+		return;
 	if (READ_ONCE(link->reset)) {
 		/* Forget the bad session before anyone may read the ring again. */
 		while (!pcn_shm_rx_trylock(link))
@@ -192,7 +196,7 @@ static bool pcn_shm_arm(bool kick)
 	rcu_read_lock();
 	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
 		link = rcu_dereference(pcn_shm.links[i]);
-		if (!link)
+		if (!link || READ_ONCE(link->dead))
 			continue;
 		pcn_ring_set_kick(&link->rx, kick);
 		if (kick && pcn_shm_rx_trylock(link)) {
@@ -287,6 +291,36 @@ static void pcn_shm_doorbell(struct pcn_shm_window *win, unsigned int vector)
 		irq_poll_sched(&pcn_shm.iop);
 }
 
+/*
+ * Point the link at its two rings in the current window and start a new
+ * session; the window's size decides the largest record, and so how much
+ * scratch the receive path needs.
+ */
+static int pcn_shm_link_start(struct pcn_shm_link *link)
+{
+	struct pcn_shm_layout *l = &pcn_shm.layout;
+	void *tx = pcn_shm_ring_ctl(l, pcn_shm.win->self, link->peer);
+	void *rx = pcn_shm_ring_ctl(l, link->peer, pcn_shm.win->self);
+
+	size_t need = pcn_ring_max_record(l->ring_bytes);
+
+	if (link->scratch_size < need) {
+		kvfree(link->scratch);
+		link->scratch_size = 0;
+		link->scratch = kvmalloc(need, GFP_KERNEL);
+		if (!link->scratch)
+			return -ENOMEM;
+		link->scratch_size = need;
+	}
+	pcn_ring_init(&link->tx, tx, tx + PCN_RING_CTL_SIZE, l->ring_bytes);
+	pcn_ring_init(&link->rx, rx, rx + PCN_RING_CTL_SIZE, l->ring_bytes);
+	pcn_ring_cons_attach(&link->rx);
+	pcn_ring_prod_start(&link->tx);
+	WRITE_ONCE(link->tx_ready, false);
+	WRITE_ONCE(link->dead, false);
+	return 0;
+}
+
 static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
 			    struct netlink_ext_ack *extack)
 {
@@ -320,19 +354,9 @@ static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
 		err = -EEXIST;
 		goto err_unlock;
 	}
-	pcn_ring_init(&link->tx, pcn_shm_ring_ctl(&pcn_shm.layout, pcn_shm.win->self, peer),
-		      pcn_shm_ring_ctl(&pcn_shm.layout, pcn_shm.win->self, peer) +
-		      PCN_RING_CTL_SIZE, pcn_shm.layout.ring_bytes);
-	pcn_ring_init(&link->rx, pcn_shm_ring_ctl(&pcn_shm.layout, peer, pcn_shm.win->self),
-		      pcn_shm_ring_ctl(&pcn_shm.layout, peer, pcn_shm.win->self) +
-		      PCN_RING_CTL_SIZE, pcn_shm.layout.ring_bytes);
-	link->scratch = kvmalloc(link->rx.max_record, GFP_KERNEL);
-	if (!link->scratch) {
-		err = -ENOMEM;
+	err = pcn_shm_link_start(link);
+	if (err)
 		goto err_unlock;
-	}
-	pcn_ring_cons_attach(&link->rx);
-	pcn_ring_prod_start(&link->tx);
 	pcn_node_set_link(node, link);
 	rcu_assign_pointer(pcn_shm.links[peer], link);
 	up_write(&pcn_shm.lock);
@@ -520,7 +544,7 @@ static struct pcn_transport pcn_shm_transport = {
 
 int pcn_shm_transport_attach(struct pcn_shm_window *win)
 {
-	int err;
+	int i, err;
 
 	if (win->nr_vectors <= PCN_SHM_RX_VECTOR || win->self < 0 ||
 	    win->self >= PCN_SHM_MAX_PEERS)
@@ -533,15 +557,34 @@ int pcn_shm_transport_attach(struct pcn_shm_window *win)
 	err = pcn_shm_layout_init(&pcn_shm.layout, win->mem, win->size);
 	if (err)
 		goto out;
+	if (win->self >= PCN_SHM_MAX_PEERS) {
+		err = -ERANGE;
+		goto out;
+	}
 	pcn_shm.win = win;
+	/* Links that outlived a window that went away start over on this one. */
+	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
+		struct pcn_shm_link *link = pcn_shm_link_get(i);
+
+		if (link && link->peer != win->self && pcn_shm_link_start(link))
+			pr_warn("peer %u: no memory to restart the link\n", link->peer);
+	}
 	pcn_shm_window_set_doorbell(win, pcn_shm_doorbell, NULL);
 out:
 	up_write(&pcn_shm.lock);
+	if (!err)
+		wake_up_process(pcn_shm.thread);
 	return err;
 }
 
+/*
+ * The window is going away (device unbound or removed): no ring may be
+ * touched once this returns. Links stay, dead, with their nodes down,
+ * until they are deleted or a window comes back.
+ */
 void pcn_shm_transport_detach(struct pcn_shm_window *win)
 {
+	struct pcn_shm_link *link;
 	int i;
 
 	down_write(&pcn_shm.lock);
@@ -551,12 +594,27 @@ void pcn_shm_transport_detach(struct pcn_shm_window *win)
 	}
 	pcn_shm_window_set_doorbell(win, NULL, NULL);
 	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
-		struct pcn_shm_link *link = pcn_shm_link_get(i);
-
-		if (link)
+		link = pcn_shm_link_get(i);
+		if (link) {
+			WRITE_ONCE(link->dead, true);
 			WRITE_ONCE(link->tx_ready, false);
+		}
 	}
 	pcn_shm.win = NULL;
+	up_write(&pcn_shm.lock);
+
+	/* Fail the RPCs of callers polling us, then wait for every user. */
+	down_read(&pcn_shm.lock);
+	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
+		link = pcn_shm_link_get(i);
+		if (link)
+			pcn_transport_link_down(link->node, -ENODEV);
+	}
+	up_read(&pcn_shm.lock);
+	synchronize_rcu();
+	pcn_transport_sync();
+	/* The rx thread and pollers check @dead under the lock. */
+	down_write(&pcn_shm.lock);
 	up_write(&pcn_shm.lock);
 }
 

@@ -80,5 +80,7 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 			  void *scratch);
 /* The receive side started a new session: forget partial messages. */
 void pcn_transport_rx_reset(struct pcn_node *node);
+/* Wait until no sender or RPC caller is inside the transport's calls. */
+void pcn_transport_sync(void);
 
 #endif /* _POPCORN_TRANSPORT_H */
