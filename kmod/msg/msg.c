@@ -246,7 +246,6 @@ int pcn_msg_alloc(int id, u16 type, size_t len, struct pcn_msg_tx *tx)
 	pcn_fill_hdr(tx->rec, node, type, 0, 0, atomic_inc_return(&node->seq),
 		     len, 0, len);
 	tx->node = node;
-	tx->len = len;
 	tx->payload = tx->rec + sizeof(struct pcn_msg_hdr);
 	tx->srcu_idx = idx;
 	return 0;
@@ -264,7 +263,8 @@ void pcn_msg_post(struct pcn_msg_tx *tx)
 	node->t->commit(node, tx, false);
 	WRITE_ONCE(node->last_tx, jiffies);
 	atomic64_inc(&node->tx_msgs);
-	atomic64_add(tx->len, &node->tx_bytes);
+	/* tx->len is the transport's record: header and payload. */
+	atomic64_add(tx->len - sizeof(struct pcn_msg_hdr), &node->tx_bytes);
 	srcu_read_unlock(&pcn_node_srcu, tx->srcu_idx);
 }
 EXPORT_SYMBOL_GPL(pcn_msg_post);
@@ -276,6 +276,22 @@ void pcn_msg_abort(struct pcn_msg_tx *tx)
 }
 EXPORT_SYMBOL_GPL(pcn_msg_abort);
 
+/*
+ * Nobody handles @msg's type: say so. The receive path (@node set) must
+ * not wait for room, so there the answer goes only if the ring has room.
+ */
+static void pcn_reply_unhandled(struct pcn_node *node, const struct pcn_msg *msg)
+{
+	__le32 e = cpu_to_le32(EOPNOTSUPP);
+
+	if (!node) {
+		pcn_msg_reply_err(msg, -EOPNOTSUPP);
+		return;
+	}
+	pcn_send(node, msg->type, PCN_MSG_F_REPLY | PCN_MSG_F_ERROR, msg->rpc_id,
+		 &e, sizeof(e), false);
+}
+
 /* A message for a process-context handler, queued on its node. */
 struct pcn_deferred {
 	struct work_struct work;
@@ -283,8 +299,13 @@ struct pcn_deferred {
 	u8 payload[];
 };
 
-static void pcn_run_handler(const struct pcn_msg *msg, bool deferred)
+/*
+ * Run @msg's handler: atomic ones here (@node is the receive path's),
+ * process-context ones only from the node's workqueue (@node NULL).
+ */
+static void pcn_run_handler(struct pcn_node *node, const struct pcn_msg *msg)
 {
+	bool deferred = !node;
 	struct pcn_handler *h;
 	int idx;
 
@@ -292,7 +313,7 @@ static void pcn_run_handler(const struct pcn_msg *msg, bool deferred)
 	h = srcu_dereference(pcn_handlers[msg->type], &pcn_handler_srcu);
 	if (!h) {
 		if (msg->flags & PCN_MSG_F_REQUEST)
-			pcn_msg_reply_err(msg, -EOPNOTSUPP);
+			pcn_reply_unhandled(node, msg);
 	} else if (h->flags & PCN_HANDLER_ATOMIC) {
 		local_bh_disable();
 		h->fn(msg, h->priv);
@@ -307,7 +328,7 @@ static void pcn_deferred_work(struct work_struct *work)
 {
 	struct pcn_deferred *d = container_of(work, struct pcn_deferred, work);
 
-	pcn_run_handler(&d->msg, true);
+	pcn_run_handler(NULL, &d->msg);
 	kvfree(d);
 }
 
@@ -357,7 +378,7 @@ static int pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
 	} else if (msg->flags & PCN_MSG_F_REPLY) {
 		pcn_rpc_complete(node, msg);
 	} else if (!d) {
-		pcn_run_handler(msg, false);
+		pcn_run_handler(node, msg);
 	} else {
 		INIT_WORK(&d->work, pcn_deferred_work);
 		d->msg = *msg;

@@ -387,6 +387,8 @@ static struct genl_family pcn_family __ro_after_init = {
 	.maxattr = POPCORN_A_MAX,
 	.policy = pcn_nl_policy,
 	.module = THIS_MODULE,
+	/* A long ping must not hold every generic netlink family's mutex. */
+	.parallel_ops = true,
 	.ops = pcn_nl_ops,
 	.n_ops = ARRAY_SIZE(pcn_nl_ops),
 	.mcgrps = pcn_mcgrps,

@@ -113,11 +113,17 @@ EXPORT_SYMBOL_GPL(pcn_transport_sync);
 
 void pcn_transport_link_up(struct pcn_node *node)
 {
+	bool dead;
+
 	spin_lock_bh(&node->lock);
-	node->link_up = true;
-	node->last_rx = jiffies;
+	dead = node->dead;
+	if (!dead) {
+		node->link_up = true;
+		node->last_rx = jiffies;
+	}
 	spin_unlock_bh(&node->lock);
-	pcn_send_hello(node, 0);
+	if (!dead)
+		pcn_send_hello(node, 0);
 }
 EXPORT_SYMBOL_GPL(pcn_transport_link_up);
 
@@ -159,7 +165,7 @@ void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg)
 	restarted = node->up && node->peer_nonce != nonce;
 	was_up = node->up && !restarted;
 	node->peer_nonce = nonce;
-	node->up = node->link_up;
+	node->up = node->link_up && !node->dead;
 	spin_unlock_bh(&node->lock);
 
 	if (restarted)

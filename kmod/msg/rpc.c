@@ -62,7 +62,7 @@ static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout,
 			cond_resched();
 			cpu_relax();
 		} else {
-			t->wait(node, deadline - jiffies);
+			t->wait(node, deadline - jiffies, &w->done);
 		}
 	}
 	t->set_polling(node, false, spin);
@@ -117,7 +117,9 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 
 	err = pcn_msg_send_flags(node, type, PCN_MSG_F_REQUEST, id, req, req_len);
 	if (err) {
-		xa_erase_bh(&pcn_rpcs, id);
+		/* A reply (to a half-sent request) may be finishing with us. */
+		if (xa_erase_bh(&pcn_rpcs, id) != &w)
+			wait_for_completion(&w.done);
 		return err;
 	}
 

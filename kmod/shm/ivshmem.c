@@ -62,8 +62,10 @@ static int pcn_ivshmem_setup_irqs(struct pcn_ivshmem *dev)
 	/* QEMU drops MSI-X messages of a device that is not bus master. */
 	pci_set_master(pdev);
 	nvec = pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
-	if (nvec < 0)
+	if (nvec < 0) {
+		pci_clear_master(pdev);
 		return nvec;
+	}
 
 	for (i = 0; i < nvec; i++) {
 		dev->vectors[i].dev = dev;

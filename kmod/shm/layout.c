@@ -44,6 +44,7 @@ int pcn_shm_layout_init(struct pcn_shm_layout *l, void *base, size_t size)
 		WRITE_ONCE(h->magic, cpu_to_le32(PCN_SHM_MAGIC));
 		return 0;
 	}
+	smp_rmb();	/* the fields after the magic that says they are there */
 	if (le32_to_cpu(h->version) != PCN_SHM_LAYOUT_VERSION ||
 	    le32_to_cpu(h->max_peers) != PCN_SHM_MAX_PEERS ||
 	    le32_to_cpu(h->ring_offset) != l->ring_offset ||

@@ -155,6 +155,7 @@ int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
 	struct pcn_ring_rec *rec = pcn_ring_slot(r, r->cons);
 	u32 nslots, flags, room;
+	bool padded = false;
 
 	for (;;) {
 		if (le64_to_cpu(READ_ONCE(rec->stamp)) !=
@@ -172,6 +173,10 @@ int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 			return -EIO;
 		if (!(flags & PCN_REC_F_PAD))
 			break;
+		/* Padding only fills the end of the ring: never twice in a row. */
+		if (padded)
+			return -EIO;
+		padded = true;
 		r->cons += nslots;
 		/* Our reads of the padding are done before the slots go back. */
 		smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));

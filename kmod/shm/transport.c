@@ -39,6 +39,8 @@ struct pcn_shm_link {
 	struct pcn_ring rx;
 	bool tx_ready;		/* the peer acknowledged our session */
 	bool dead;		/* the window is gone: touch no ring */
+	atomic_t tx_inflight;	/* reservations not yet committed */
+	struct pcn_shm_window *win;	/* the window the rings are in */
 	bool reset;		/* the core asked for a new session */
 	unsigned long rx_busy;	/* bit 0: someone reads @rx (thread or softirq) */
 	void *scratch;
@@ -63,10 +65,22 @@ static struct {
 	wait_queue_head_t pollq;
 } pcn_shm;
 
+/* Any context; the thread pointer is cleared (and RCU-synced) on unload. */
+static void pcn_shm_wake_thread(void)
+{
+	struct task_struct *t;
+
+	rcu_read_lock();
+	t = READ_ONCE(pcn_shm.thread);
+	if (t)
+		wake_up_process(t);
+	rcu_read_unlock();
+}
+
 static void pcn_shm_kick(struct pcn_shm_link *link)
 {
 	if (pcn_ring_take_kick(&link->tx)) {
-		pcn_shm_window_ring(pcn_shm.win, link->peer, PCN_SHM_RX_VECTOR);
+		pcn_shm_window_ring(link->win, link->peer, PCN_SHM_RX_VECTOR);
 		atomic64_inc(&link->rung);
 	} else {
 		atomic64_inc(&link->suppressed);
@@ -94,6 +108,7 @@ static void pcn_shm_rx_unlock(struct pcn_shm_link *link)
  */
 static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 {
+	bool need_thread = false;
 	const void *rec;
 	int n = 0, err;
 	u32 len;
@@ -101,20 +116,21 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 	if (!pcn_shm_rx_trylock(link))
 		return 0;
 	/* A link waiting for its reset has nothing we would trust. */
-	if (READ_ONCE(link->reset) || READ_ONCE(link->dead)) {
+	if (READ_ONCE(link->reset) || smp_load_acquire(&link->dead)) {
 		pcn_shm_rx_unlock(link);
 		return 0;
 	}
-	err = pcn_ring_cons_sync(&link->rx);
+	err = pcn_ring_cons_sync(&link->rx);	/* -EAGAIN: no session yet */
 	if (err == 1)
 		pcn_transport_rx_reset(link->node);
 	while (err >= 0 && n < budget) {
 		err = pcn_ring_peek(&link->rx, &rec, &len);
 		if (err <= 0)
 			break;
-		err = pcn_transport_deliver(link->node, rec, len, link->scratch);
-		if (err)
+		if (pcn_transport_deliver(link->node, rec, len, link->scratch)) {
+			need_thread = true;
 			break;
+		}
 		pcn_ring_release(&link->rx);
 		n++;
 	}
@@ -126,9 +142,22 @@ static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
 		atomic64_inc(&link->errors);
 		pr_warn_ratelimited("peer %u: corrupt ring, resetting the link\n",
 				    link->peer);
-		wake_up_process(pcn_shm.thread);
+		pcn_shm_wake_thread();
 	}
-	return err == -EAGAIN ? err : n;
+	return need_thread ? -EAGAIN : n;
+}
+
+/*
+ * Start a new send session once no sender still holds a reservation of
+ * the old one: its record would otherwise land in the new session.
+ */
+static void pcn_shm_tx_restart(struct pcn_shm_link *link)
+{
+	WRITE_ONCE(link->tx_ready, false);
+	smp_mb();	/* tx_ready before reading tx_inflight; see reserve */
+	while (atomic_read(&link->tx_inflight))
+		cond_resched();
+	pcn_ring_prod_start(&link->tx);
 }
 
 /* Advance the link's state; called by the receive thread between rounds. */
@@ -143,9 +172,8 @@ static void pcn_shm_link_tick(struct pcn_shm_link *link)
 		pcn_ring_cons_attach(&link->rx);
 		WRITE_ONCE(link->reset, false);
 		pcn_shm_rx_unlock(link);
-		WRITE_ONCE(link->tx_ready, false);
 		pcn_transport_link_down(link->node, -ECONNRESET);
-		pcn_ring_prod_start(&link->tx);
+		pcn_shm_tx_restart(link);
 		return;
 	}
 	if (!link->tx_ready) {
@@ -155,9 +183,8 @@ static void pcn_shm_link_tick(struct pcn_shm_link *link)
 		}
 	} else if (!pcn_ring_prod_acked(&link->tx)) {
 		/* The peer reattached: it wants a new session. */
-		WRITE_ONCE(link->tx_ready, false);
 		pcn_transport_link_down(link->node, -ECONNRESET);
-		pcn_ring_prod_start(&link->tx);
+		pcn_shm_tx_restart(link);
 	}
 }
 
@@ -190,17 +217,21 @@ static bool pcn_shm_arm(bool kick)
 	struct pcn_shm_link *link;
 	const void *rec;
 	bool pending = false;
+	int i, sync;
 	u32 len;
-	int i;
 
 	rcu_read_lock();
 	for (i = 0; i < PCN_SHM_MAX_PEERS; i++) {
 		link = rcu_dereference(pcn_shm.links[i]);
-		if (!link || READ_ONCE(link->dead))
+		/* Acquire: a live link's rings are set up (link_start). */
+		if (!link || smp_load_acquire(&link->dead))
 			continue;
 		pcn_ring_set_kick(&link->rx, kick);
 		if (kick && pcn_shm_rx_trylock(link)) {
-			pending |= pcn_ring_cons_sync(&link->rx) >= 0 &&
+			sync = pcn_ring_cons_sync(&link->rx);
+			if (sync == 1)
+				pcn_transport_rx_reset(link->node);
+			pending |= sync >= 0 &&
 				   pcn_ring_peek(&link->rx, &rec, &len) != 0;
 			pcn_shm_rx_unlock(link);
 		}
@@ -232,7 +263,7 @@ static int pcn_shm_irq_poll(struct irq_poll *iop, int budget)
 		return n;	/* irq_poll calls again */
 	irq_poll_complete(iop);
 	if (need_thread)
-		wake_up_process(pcn_shm.thread);
+		pcn_shm_wake_thread();
 	else if (pcn_shm_arm(true))
 		irq_poll_sched(iop);
 	return n;
@@ -274,6 +305,7 @@ static int pcn_shm_rx_thread(void *data)
 
 static void pcn_shm_doorbell(struct pcn_shm_window *win, unsigned int vector)
 {
+	/* Hard-irq context is an RCU reader: the thread outlives this call. */
 	struct task_struct *t = READ_ONCE(pcn_shm.thread);
 
 	if (vector != PCN_SHM_RX_VECTOR)
@@ -316,8 +348,10 @@ static int pcn_shm_link_start(struct pcn_shm_link *link)
 	pcn_ring_init(&link->rx, rx, rx + PCN_RING_CTL_SIZE, l->ring_bytes);
 	pcn_ring_cons_attach(&link->rx);
 	pcn_ring_prod_start(&link->tx);
+	link->win = pcn_shm.win;
 	WRITE_ONCE(link->tx_ready, false);
-	WRITE_ONCE(link->dead, false);
+	/* Rings set up before anyone lock-free sees the link alive. */
+	smp_store_release(&link->dead, false);
 	return 0;
 }
 
@@ -360,7 +394,7 @@ static int pcn_shm_link_add(struct pcn_node *node, const char *endpoint,
 	pcn_node_set_link(node, link);
 	rcu_assign_pointer(pcn_shm.links[peer], link);
 	up_write(&pcn_shm.lock);
-	wake_up_process(pcn_shm.thread);
+	pcn_shm_wake_thread();
 	return 0;
 
 err_unlock:
@@ -381,7 +415,7 @@ static void pcn_shm_link_del(struct pcn_node *node)
 	synchronize_rcu();
 	/* Tell the peer we are gone: it must not trust this session again. */
 	down_read(&pcn_shm.lock);
-	if (pcn_shm.win)
+	if (!link->dead)
 		pcn_ring_cons_attach(&link->rx);
 	up_read(&pcn_shm.lock);
 	kvfree(link->scratch);
@@ -393,8 +427,7 @@ static void pcn_shm_link_reset(struct pcn_node *node)
 	struct pcn_shm_link *link = pcn_node_link(node);
 
 	WRITE_ONCE(link->reset, true);
-	if (pcn_shm.thread)
-		wake_up_process(pcn_shm.thread);
+	pcn_shm_wake_thread();
 }
 
 static size_t pcn_shm_max_record(struct pcn_node *node)
@@ -410,15 +443,24 @@ static int pcn_shm_reserve(struct pcn_node *node, size_t len,
 	struct pcn_shm_link *link = pcn_node_link(node);
 	int err;
 
-	if (!READ_ONCE(link->tx_ready))
-		return -ENOTCONN;
+	atomic_inc(&link->tx_inflight);
+	smp_mb__after_atomic();	/* pairs with pcn_shm_tx_restart() */
+	if (!READ_ONCE(link->tx_ready)) {
+		err = -ENOTCONN;
+		goto out;
+	}
 	err = pcn_ring_reserve(&link->tx, len, &tx->idx, &tx->slots, &tx->rec);
 	if (err == -EIO) {
 		atomic64_inc(&link->errors);
 		pcn_shm_link_reset(node);
-		return -ENOTCONN;
+		err = -ENOTCONN;
 	}
-	tx->len = len;
+	if (!err) {
+		tx->len = len;
+		return 0;	/* commit ends the reservation */
+	}
+out:
+	atomic_dec(&link->tx_inflight);
 	return err;
 }
 
@@ -430,6 +472,7 @@ static void pcn_shm_commit(struct pcn_node *node, struct pcn_msg_tx *tx,
 	pcn_ring_commit(&link->tx, tx->idx, tx->slots, tx->len, abort);
 	if (!abort)
 		pcn_shm_kick(link);
+	atomic_dec(&link->tx_inflight);
 }
 
 /* A waiting RPC caller receives for every link, not only its own. */
@@ -454,27 +497,30 @@ static void pcn_shm_set_polling(struct pcn_node *node, bool polling,
 		return;
 	}
 	if (atomic_dec_and_test(&pcn_shm.pollers) && pcn_shm_arm(true))
-		wake_up_process(pcn_shm.thread);
+		pcn_shm_wake_thread();
 }
 
 /*
  * Sleep until a doorbell, a wake() or @timeout jiffies; the caller polls
  * after. The nap is bounded so a lost wakeup costs a tick, not a timeout.
  */
-static void pcn_shm_wait(struct pcn_node *node, long timeout)
+static void pcn_shm_wait(struct pcn_node *node, long timeout,
+			 struct completion *done)
 {
-	ktime_t until = ktime_add_us(ktime_get(), READ_ONCE(busy_poll_us));
+	ktime_t until = ktime_add_us(ktime_get(),
+				     min_t(u64, READ_ONCE(busy_poll_us),
+					   jiffies_to_usecs(timeout)));
 	DEFINE_WAIT(wait);
 
 	/* Adaptive mode: spin a while before paying for a doorbell. */
 	while (ktime_before(ktime_get(), until)) {
-		if (pcn_shm_poll_all(false))
+		if (pcn_shm_poll_all(false) || completion_done(done))
 			return;
 		cond_resched();
 		cpu_relax();
 	}
 	prepare_to_wait(&pcn_shm.pollq, &wait, TASK_UNINTERRUPTIBLE);
-	if (!pcn_shm_arm(true))
+	if (!completion_done(done) && !pcn_shm_arm(true))
 		schedule_timeout(min_t(long, timeout, PCN_SHM_TICK));
 	finish_wait(&pcn_shm.pollq, &wait);
 }
@@ -573,7 +619,7 @@ int pcn_shm_transport_attach(struct pcn_shm_window *win)
 out:
 	up_write(&pcn_shm.lock);
 	if (!err)
-		wake_up_process(pcn_shm.thread);
+		pcn_shm_wake_thread();
 	return err;
 }
 
@@ -640,9 +686,13 @@ int pcn_shm_transport_init(void)
 
 void pcn_shm_transport_exit(void)
 {
+	struct task_struct *t = pcn_shm.thread;
+
 	/* Deletes our nodes, and with them every link. */
 	pcn_transport_unregister(&pcn_shm_transport);
 	irq_poll_disable(&pcn_shm.iop);
-	kthread_stop(pcn_shm.thread);
+	/* Doorbells and softirq may still look for the thread: hide it first. */
 	WRITE_ONCE(pcn_shm.thread, NULL);
+	synchronize_rcu();
+	kthread_stop(t);
 }

@@ -7,6 +7,7 @@
 #ifndef _POPCORN_TRANSPORT_H
 #define _POPCORN_TRANSPORT_H
 
+#include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/netlink.h>
 #include <popcorn/msg.h>
@@ -47,7 +48,7 @@ struct pcn_transport {
 	 */
 	int (*poll)(struct pcn_node *node, int budget);
 	void (*set_polling)(struct pcn_node *node, bool polling, bool spin);
-	void (*wait)(struct pcn_node *node, long timeout);
+	void (*wait)(struct pcn_node *node, long timeout, struct completion *done);
 	/* Wake callers in wait(): an RPC of theirs finished elsewhere. */
 	void (*wake)(struct pcn_node *node);
 	void (*get_stats)(struct pcn_node *node, struct pcn_transport_stats *st);
