@@ -1,9 +1,10 @@
 // Package api holds the wire contract of the generic netlink family
-// "popcorn": the Go side of api/uapi/linux/popcorn.h. A test keeps the two
-// in step.
+// "popcorn": the Go side of api/uapi/linux/popcorn.h, which api/gen.sh
+// generates from Documentation/netlink/specs/popcorn.yaml. A test keeps the
+// three in step.
 package api
 
-// Family name, version and multicast group.
+// Family name, version, multicast group and limits.
 const (
 	FamilyName    = "popcorn"
 	FamilyVersion = 1
@@ -13,28 +14,27 @@ const (
 	MsgMaxLen     = 4 << 20
 )
 
-// Commands (enum popcorn_cmd).
+// Commands (enum popcorn_cmd); 0 is no command.
 const (
-	CmdUnspec = iota
-	CmdNodeAdd
+	CmdNodeAdd = iota + 1
 	CmdNodeDel
 	CmdNodeGet
 	CmdNodeEvent
 	CmdPing
 	CmdBench
 	CmdStatsGet
+	CmdMax = CmdStatsGet
 )
 
 // Node states (enum popcorn_node_state).
 const (
-	NodeDown = iota
-	NodeUp
+	NodeStateDown = iota
+	NodeStateUp
 )
 
-// Attributes (enum popcorn_attr).
+// Attributes (enum popcorn_attr); 0 is no attribute.
 const (
-	AUnspec = iota
-	APad
+	APad = iota + 1
 	ANodeID
 	ANodeSelf
 	ANodeTransport

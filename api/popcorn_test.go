@@ -9,27 +9,51 @@ import (
 	"unicode"
 )
 
+// member is one enumerator of the UAPI header with its value.
+type member struct {
+	name  string
+	value int
+}
+
 // cEnum reads the members of "enum name { ... };" from the UAPI header in
-// order, so each can be compared with its Go constant.
-func cEnum(t *testing.T, header, name string) []string {
+// order, counting values as C does. The __X_MAX count and the X_MAX alias
+// are not members: maxVal is X_MAX's value, -1 if the enum has none.
+func cEnum(t *testing.T, header, name string) (members []member, maxVal int) {
 	t.Helper()
 	re := regexp.MustCompile(`(?s)enum ` + name + ` \{(.*?)\};`)
 	m := re.FindStringSubmatch(header)
 	if m == nil {
 		t.Fatalf("enum %s not in header", name)
 	}
-	var members []string
+	next := 0
+	maxVal = -1
 	for _, line := range strings.Split(m[1], "\n") {
-		line = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(line), ","))
-		if line == "" || strings.HasPrefix(line, "/*") || strings.HasPrefix(line, "__") {
+		line = strings.TrimSuffix(strings.TrimSpace(line), ",")
+		if line == "" || strings.HasPrefix(line, "/*") {
 			continue
 		}
-		members = append(members, line)
+		id, expr, explicit := strings.Cut(line, "=")
+		id, expr = strings.TrimSpace(id), strings.TrimSpace(expr)
+		switch {
+		case strings.HasPrefix(id, "__"):
+			maxVal = next - 1
+			continue
+		case explicit && strings.HasPrefix(expr, "(__"):
+			continue // X_MAX = (__X_MAX - 1)
+		case explicit:
+			v, err := strconv.Atoi(expr)
+			if err != nil {
+				t.Fatalf("enum %s: %s = %q", name, id, expr)
+			}
+			next = v
+		}
+		members = append(members, member{id, next})
+		next++
 	}
-	return members
+	return members, maxVal
 }
 
-// goName turns POPCORN_A_NODE_ID into ANodeID's spelling, NodeId.
+// goName turns POPCORN_A_NODE_ID into the Go spelling, NodeId.
 func goName(c, prefix string) string {
 	var b strings.Builder
 	for _, w := range strings.Split(strings.TrimPrefix(c, prefix), "_") {
@@ -37,6 +61,28 @@ func goName(c, prefix string) string {
 	}
 	return b.String()
 }
+
+// The Go constants of each enum, in value order. Go spells ID and the
+// like in capitals; the tables spell what the header says.
+var (
+	cmds = []member{{"NodeAdd", CmdNodeAdd}, {"NodeDel", CmdNodeDel},
+		{"NodeGet", CmdNodeGet}, {"NodeEvent", CmdNodeEvent}, {"Ping", CmdPing},
+		{"Bench", CmdBench}, {"StatsGet", CmdStatsGet}}
+	states = []member{{"Down", NodeStateDown}, {"Up", NodeStateUp}}
+	attrs  = []member{{"Pad", APad}, {"NodeId", ANodeID}, {"NodeSelf", ANodeSelf},
+		{"NodeTransport", ANodeTransport}, {"NodeEndpoint", ANodeEndpoint},
+		{"NodeState", ANodeState}, {"NodePeerNonce", ANodePeerNonce},
+		{"PingCount", APingCount}, {"PingSize", APingSize},
+		{"PingTimeoutMs", APingTimeoutMs}, {"PingPoll", APingPoll},
+		{"PingSampleNs", APingSampleNs}, {"BenchCount", ABenchCount},
+		{"BenchSize", ABenchSize}, {"BenchBytes", ABenchBytes},
+		{"BenchNsec", ABenchNsec}, {"StatsTxMsgs", AStatsTxMsgs},
+		{"StatsTxBytes", AStatsTxBytes}, {"StatsRxMsgs", AStatsRxMsgs},
+		{"StatsRxBytes", AStatsRxBytes}, {"StatsErrors", AStatsErrors},
+		{"StatsDoorbellsRung", AStatsDoorbellsRung},
+		{"StatsDoorbellsSuppressed", AStatsDoorbellsSuppressed},
+		{"StatsRpcTimeouts", AStatsRpcTimeouts}}
+)
 
 func TestHeaderMatchesGo(t *testing.T) {
 	raw, err := os.ReadFile("uapi/linux/popcorn.h")
@@ -46,20 +92,26 @@ func TestHeaderMatchesGo(t *testing.T) {
 	header := string(raw)
 	for _, tc := range []struct {
 		enum, prefix string
-		goConsts     []string
+		goConsts     []member
+		goMax        int // -1: the enum has no max
 	}{
-		{"popcorn_cmd", "POPCORN_CMD_", cmdNames},
-		{"popcorn_attr", "POPCORN_A_", attrNames},
-		{"popcorn_node_state", "POPCORN_NODE_", stateNames},
+		{"popcorn_cmd", "POPCORN_CMD_", cmds, CmdMax},
+		{"popcorn_attr", "POPCORN_A_", attrs, AMax},
+		{"popcorn_node_state", "POPCORN_NODE_STATE_", states, -1},
 	} {
-		got := cEnum(t, header, tc.enum)
+		got, maxVal := cEnum(t, header, tc.enum)
 		if len(got) != len(tc.goConsts) {
-			t.Fatalf("enum %s has %d members, Go has %d", tc.enum, len(got), len(tc.goConsts))
+			t.Fatalf("enum %s has %v, Go has %v", tc.enum, got, tc.goConsts)
 		}
 		for i, c := range got {
-			if goName(c, tc.prefix) != tc.goConsts[i] {
-				t.Errorf("enum %s member %d is %s, Go says %s", tc.enum, i, c, tc.goConsts[i])
+			g := tc.goConsts[i]
+			if goName(c.name, tc.prefix) != g.name || c.value != g.value {
+				t.Errorf("enum %s member %d is %s = %d, Go says %s = %d",
+					tc.enum, i, c.name, c.value, g.name, g.value)
 			}
+		}
+		if maxVal != tc.goMax {
+			t.Errorf("enum %s: max %d, Go %d", tc.enum, maxVal, tc.goMax)
 		}
 	}
 	for name, want := range map[string]string{
@@ -68,7 +120,7 @@ func TestHeaderMatchesGo(t *testing.T) {
 		"POPCORN_MCGRP_EVENTS":   strconv.Quote(McgrpEvents),
 		"POPCORN_MAX_NODES":      strconv.Itoa(MaxNodes),
 		"POPCORN_PING_MAX_COUNT": strconv.Itoa(PingMaxCount),
-		"POPCORN_MSG_MAX_LEN":    "(4 << 20)",
+		"POPCORN_MSG_MAX_LEN":    strconv.Itoa(MsgMaxLen),
 	} {
 		re := regexp.MustCompile(`#define ` + name + `\s+(.+)`)
 		m := re.FindStringSubmatch(header)
@@ -76,48 +128,26 @@ func TestHeaderMatchesGo(t *testing.T) {
 			t.Errorf("%s: header %q, Go %s", name, m, want)
 		}
 	}
-	if MsgMaxLen != 4<<20 {
-		t.Errorf("MsgMaxLen %d", MsgMaxLen)
-	}
 }
-
-// The Go names of each enum, in value order; the test checks both the
-// names against the header and the values against their position.
-var (
-	cmdNames   = []string{"Unspec", "NodeAdd", "NodeDel", "NodeGet", "NodeEvent", "Ping", "Bench", "StatsGet"}
-	cmdValues  = []int{CmdUnspec, CmdNodeAdd, CmdNodeDel, CmdNodeGet, CmdNodeEvent, CmdPing, CmdBench, CmdStatsGet}
-	stateNames = []string{"Down", "Up"}
-	attrNames  = []string{"Unspec", "Pad", "NodeId", "NodeSelf", "NodeTransport", "NodeEndpoint",
-		"NodeState", "NodePeerNonce", "PingCount", "PingSize", "PingTimeoutMs", "PingPoll",
-		"PingSampleNs", "BenchCount", "BenchSize", "BenchBytes", "BenchNsec", "StatsTxMsgs",
-		"StatsTxBytes", "StatsRxMsgs", "StatsRxBytes", "StatsErrors", "StatsDoorbellsRung",
-		"StatsDoorbellsSuppressed", "StatsRpcTimeouts"}
-	attrValues = []int{AUnspec, APad, ANodeID, ANodeSelf, ANodeTransport, ANodeEndpoint,
-		ANodeState, ANodePeerNonce, APingCount, APingSize, APingTimeoutMs, APingPoll,
-		APingSampleNs, ABenchCount, ABenchSize, ABenchBytes, ABenchNsec, AStatsTxMsgs,
-		AStatsTxBytes, AStatsRxMsgs, AStatsRxBytes, AStatsErrors, AStatsDoorbellsRung,
-		AStatsDoorbellsSuppressed, AStatsRpcTimeouts}
-)
 
 func TestGoValuesArePositions(t *testing.T) {
-	for i, v := range cmdValues {
-		if v != i {
-			t.Errorf("command %s = %d, want %d", cmdNames[i], v, i)
+	for i, c := range cmds {
+		if c.value != i+1 {
+			t.Errorf("command %s = %d, want %d", c.name, c.value, i+1)
 		}
 	}
-	for i, v := range attrValues {
-		if v != i {
-			t.Errorf("attribute %s = %d, want %d", attrNames[i], v, i)
+	for i, a := range attrs {
+		if a.value != i+1 {
+			t.Errorf("attribute %s = %d, want %d", a.name, a.value, i+1)
 		}
 	}
-	if AMax != len(attrValues)-1 || NodeDown != 0 || NodeUp != 1 {
-		t.Errorf("AMax %d, states %d %d", AMax, NodeDown, NodeUp)
+	if AMax != len(attrs) || CmdMax != len(cmds) || NodeStateDown != 0 || NodeStateUp != 1 {
+		t.Errorf("AMax %d, CmdMax %d, states %d %d", AMax, CmdMax, NodeStateDown, NodeStateUp)
 	}
 }
 
-// specNames lists the "name:" entries of one top-level section of the
-// YAML spec, at the given indentation, in order.
-func specNames(t *testing.T, spec, section, indent string) []string {
+// specSection is the text of one top-level section of the YAML spec.
+func specSection(t *testing.T, spec, section string) string {
 	t.Helper()
 	i := strings.Index(spec, "\n"+section+":")
 	if i < 0 {
@@ -127,9 +157,16 @@ func specNames(t *testing.T, spec, section, indent string) []string {
 	if j := regexp.MustCompile(`\n[a-z]`).FindStringIndex(body); j != nil {
 		body = body[:j[0]]
 	}
+	return body
+}
+
+// specNames lists the "name:" entries of one top-level section of the
+// YAML spec, at the given indentation, in order.
+func specNames(t *testing.T, spec, section, indent string) []string {
+	t.Helper()
 	re := regexp.MustCompile(`(?m)^` + indent + `name: ([a-z0-9-]+)$`)
 	var names []string
-	for _, m := range re.FindAllStringSubmatch(body, -1) {
+	for _, m := range re.FindAllStringSubmatch(specSection(t, spec, section), -1) {
 		names = append(names, m[1])
 	}
 	return names
@@ -152,19 +189,24 @@ func TestSpecMatchesGo(t *testing.T) {
 	if !strings.Contains(spec, "\nname: "+FamilyName+"\n") {
 		t.Errorf("spec is not for family %s", FamilyName)
 	}
-	check := func(what string, yamlNames, goNames []string) {
-		if len(yamlNames) != len(goNames) {
-			t.Fatalf("%s: spec has %v, Go has %v", what, yamlNames, goNames)
+	check := func(what string, yamlNames []string, goConsts []member) {
+		if len(yamlNames) != len(goConsts) {
+			t.Fatalf("%s: spec has %v, Go has %v", what, yamlNames, goConsts)
 		}
 		for i, n := range yamlNames {
-			if camel(n) != goNames[i] {
-				t.Errorf("%s %d: spec %s, Go %s", what, i, n, goNames[i])
+			if camel(n) != goConsts[i].name {
+				t.Errorf("%s %d: spec %s, Go %s", what, i, n, goConsts[i].name)
 			}
 		}
 	}
-	// The spec leaves out the zero values (unspec) that C and Go spell.
-	check("attribute", specNames(t, spec, "attribute-sets", "        "), attrNames[1:])
-	check("operation", specNames(t, spec, "operations", "      "), cmdNames[1:])
+	check("attribute", specNames(t, spec, "attribute-sets", "        "), attrs)
+	check("operation", specNames(t, spec, "operations", "      "), cmds)
+	m := regexp.MustCompile(`name: node-state\n\s+entries: \[(.*)\]`).FindStringSubmatch(
+		specSection(t, spec, "definitions"))
+	if m == nil {
+		t.Fatal("spec has no node-state entries")
+	}
+	check("node state", strings.Split(strings.ReplaceAll(m[1], " ", ""), ","), states)
 	if g := specNames(t, spec, "mcast-groups", "      "); len(g) != 1 || g[0] != McgrpEvents {
 		t.Errorf("multicast groups %v", g)
 	}

@@ -82,7 +82,7 @@ static int pcn_nl_fill_node(struct sk_buff *skb, struct pcn_node *node,
 	if (!node) {
 		if (nla_put_u32(skb, POPCORN_A_NODE_ID, READ_ONCE(pcn_self_id)) ||
 		    nla_put_flag(skb, POPCORN_A_NODE_SELF) ||
-		    nla_put_u8(skb, POPCORN_A_NODE_STATE, POPCORN_NODE_UP))
+		    nla_put_u8(skb, POPCORN_A_NODE_STATE, POPCORN_NODE_STATE_UP))
 			goto err;
 		genlmsg_end(skb, hdr);
 		return 0;
@@ -92,7 +92,7 @@ static int pcn_nl_fill_node(struct sk_buff *skb, struct pcn_node *node,
 	    nla_put_string(skb, POPCORN_A_NODE_TRANSPORT, node->t->name) ||
 	    nla_put_string(skb, POPCORN_A_NODE_ENDPOINT, node->endpoint) ||
 	    nla_put_u8(skb, POPCORN_A_NODE_STATE,
-		       up ? POPCORN_NODE_UP : POPCORN_NODE_DOWN) ||
+		       up ? POPCORN_NODE_STATE_UP : POPCORN_NODE_STATE_DOWN) ||
 	    (up && nla_put_u64_64bit(skb, POPCORN_A_NODE_PEER_NONCE,
 				     READ_ONCE(node->peer_nonce), POPCORN_A_PAD)))
 		goto err;

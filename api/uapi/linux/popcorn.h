@@ -1,65 +1,25 @@
-/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
-/*
- * Generic netlink family "popcorn", version 1. Generated from nothing:
- * kept in step with Documentation/netlink/specs/popcorn.yaml and with the
- * Go constants in api/ by a test (api/popcorn_test.go).
- *
- * POPCORN_CMD_NODE_ADD (admin)
- *   POPCORN_A_NODE_ID: u32, 0..63
- *   POPCORN_A_NODE_SELF: flag, this kernel (no transport)
- *   POPCORN_A_NODE_TRANSPORT: string, e.g. "shm"
- *   POPCORN_A_NODE_ENDPOINT: string, the transport's address of the node
- * POPCORN_CMD_NODE_DEL (admin)
- *   POPCORN_A_NODE_ID
- * POPCORN_CMD_NODE_GET (do with POPCORN_A_NODE_ID, or dump), replies and
- * POPCORN_CMD_NODE_EVENT (multicast group "events") carry:
- *   POPCORN_A_NODE_ID, POPCORN_A_NODE_SELF, POPCORN_A_NODE_TRANSPORT,
- *   POPCORN_A_NODE_ENDPOINT, POPCORN_A_NODE_STATE (u8, enum popcorn_node_state),
- *   POPCORN_A_NODE_PEER_NONCE (u64, while up)
- * POPCORN_CMD_PING (admin): echo RPCs, content checked
- *   POPCORN_A_NODE_ID, POPCORN_A_PING_COUNT (u32, 1..10000, default 1),
- *   POPCORN_A_PING_SIZE (u32, bytes, default 64),
- *   POPCORN_A_PING_TIMEOUT_MS (u32, default 1000), POPCORN_A_PING_POLL (flag)
- *   reply: POPCORN_A_PING_SAMPLE_NS (u64, once per ping)
- * POPCORN_CMD_BENCH (admin): one-way messages, then a sync RPC
- *   POPCORN_A_NODE_ID, POPCORN_A_BENCH_COUNT (u32), POPCORN_A_BENCH_SIZE (u32)
- *   reply: POPCORN_A_BENCH_BYTES (u64), POPCORN_A_BENCH_NSEC (u64)
- * POPCORN_CMD_STATS_GET (dump): per peer node
- *   POPCORN_A_NODE_ID, POPCORN_A_NODE_TRANSPORT, POPCORN_A_STATS_* (u64)
- */
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/popcorn.yaml */
+/* YNL-GEN uapi header */
+
 #ifndef _UAPI_LINUX_POPCORN_H
 #define _UAPI_LINUX_POPCORN_H
 
 #define POPCORN_FAMILY_NAME	"popcorn"
 #define POPCORN_FAMILY_VERSION	1
-#define POPCORN_MCGRP_EVENTS	"events"
 
 #define POPCORN_MAX_NODES	64
 #define POPCORN_PING_MAX_COUNT	10000
-#define POPCORN_MSG_MAX_LEN	(4 << 20)
-
-enum popcorn_cmd {
-	POPCORN_CMD_UNSPEC,
-	POPCORN_CMD_NODE_ADD,
-	POPCORN_CMD_NODE_DEL,
-	POPCORN_CMD_NODE_GET,
-	POPCORN_CMD_NODE_EVENT,
-	POPCORN_CMD_PING,
-	POPCORN_CMD_BENCH,
-	POPCORN_CMD_STATS_GET,
-
-	__POPCORN_CMD_MAX
-};
-#define POPCORN_CMD_MAX (__POPCORN_CMD_MAX - 1)
+#define POPCORN_MSG_MAX_LEN	4194304
 
 enum popcorn_node_state {
-	POPCORN_NODE_DOWN,
-	POPCORN_NODE_UP,
+	POPCORN_NODE_STATE_DOWN,
+	POPCORN_NODE_STATE_UP,
 };
 
 enum popcorn_attr {
-	POPCORN_A_UNSPEC,
-	POPCORN_A_PAD,
+	POPCORN_A_PAD = 1,
 	POPCORN_A_NODE_ID,
 	POPCORN_A_NODE_SELF,
 	POPCORN_A_NODE_TRANSPORT,
@@ -84,8 +44,23 @@ enum popcorn_attr {
 	POPCORN_A_STATS_DOORBELLS_SUPPRESSED,
 	POPCORN_A_STATS_RPC_TIMEOUTS,
 
-	__POPCORN_A_MAX
+	__POPCORN_A_MAX,
+	POPCORN_A_MAX = (__POPCORN_A_MAX - 1)
 };
-#define POPCORN_A_MAX (__POPCORN_A_MAX - 1)
+
+enum popcorn_cmd {
+	POPCORN_CMD_NODE_ADD = 1,
+	POPCORN_CMD_NODE_DEL,
+	POPCORN_CMD_NODE_GET,
+	POPCORN_CMD_NODE_EVENT,
+	POPCORN_CMD_PING,
+	POPCORN_CMD_BENCH,
+	POPCORN_CMD_STATS_GET,
+
+	__POPCORN_CMD_MAX,
+	POPCORN_CMD_MAX = (__POPCORN_CMD_MAX - 1)
+};
+
+#define POPCORN_MCGRP_EVENTS	"events"
 
 #endif /* _UAPI_LINUX_POPCORN_H */

@@ -161,7 +161,7 @@ func decodeNode(b []byte) (Node, error) {
 		case api.ANodeEndpoint:
 			n.Endpoint = ad.String()
 		case api.ANodeState:
-			n.Up = ad.Uint8() == api.NodeUp
+			n.Up = ad.Uint8() == api.NodeStateUp
 		case api.ANodePeerNonce:
 			n.PeerNonce = ad.Uint64()
 		}

@@ -127,13 +127,13 @@ func TestNodesDecodes(t *testing.T) {
 			{Data: attrs(t, func(ae *netlink.AttributeEncoder) {
 				ae.Uint32(api.ANodeID, 0)
 				ae.Flag(api.ANodeSelf, true)
-				ae.Uint8(api.ANodeState, api.NodeUp)
+				ae.Uint8(api.ANodeState, api.NodeStateUp)
 			})},
 			{Data: attrs(t, func(ae *netlink.AttributeEncoder) {
 				ae.Uint32(api.ANodeID, 1)
 				ae.String(api.ANodeTransport, "shm")
 				ae.String(api.ANodeEndpoint, "1")
-				ae.Uint8(api.ANodeState, api.NodeDown)
+				ae.Uint8(api.ANodeState, api.NodeStateDown)
 				ae.Uint16(99, 1) // a newer kernel's attribute is ignored
 			})},
 		}, nil
