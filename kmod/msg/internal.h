@@ -6,12 +6,26 @@
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
 #include <linux/mutex.h>
+#include <linux/semaphore.h>
 #include <linux/srcu.h>
 #include <popcorn/msg.h>
 #include <popcorn/transport.h>
 
-/* Partly received fragmented messages, per sending node. */
+/*
+ * Partly received fragmented messages, per sending node. A sender keeps
+ * at most this many fragmented messages in flight to one node, so a
+ * correct peer never needs more.
+ */
 #define PCN_REASM_SLOTS	4
+
+/*
+ * Copies of messages queued for process-context handlers, per node: at
+ * most this many, and this many bytes (one message of any size always
+ * fits an empty queue). Beyond that, the node's records stay in the
+ * transport.
+ */
+#define PCN_BACKLOG_MSGS	256
+#define PCN_BACKLOG_BYTES	(8U << 20)
 
 struct pcn_reasm {
 	void *buf;		/* NULL when the slot is free */
@@ -38,13 +52,23 @@ struct pcn_node {
 	unsigned long last_tx;
 	unsigned long last_hello;
 
+	unsigned long last_restart;	/* the peer's nonce last changed */
+
 	atomic_t seq;
+	/* Fragmented messages in flight to the node: PCN_REASM_SLOTS. */
+	struct semaphore frag_sem;
 	/* Process-context handlers run here, in arrival order. */
 	struct workqueue_struct *wq;
+	/* What wq holds for us, against PCN_BACKLOG_*. */
+	atomic_t backlog_msgs;
+	atomic_t backlog_bytes;
+	atomic_t backlog_peak;	/* most bytes ever queued */
+	bool rx_refused;	/* the transport was told -EBUSY */
 	/* Only the node's receive path touches these. */
 	struct pcn_reasm reasm[PCN_REASM_SLOTS];
 
 	atomic64_t tx_msgs, tx_bytes, rx_msgs, rx_bytes, errors, rpc_timeouts;
+	atomic64_t rx_throttled;	/* records left in the transport */
 	struct rcu_head rcu;
 };
 
@@ -62,15 +86,16 @@ int pcn_node_add(int id, const char *transport, const char *endpoint,
 int pcn_node_del(int id, struct netlink_ext_ack *extack);
 int pcn_self_set(int id, struct netlink_ext_ack *extack);
 void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg);
+int pcn_send_hello(struct pcn_node *node, u16 flags, u64 nonce);
 void pcn_nodes_remove_all(void);
 int pcn_heartbeat_init(void);
 void pcn_heartbeat_exit(void);
 
 /* msg.c */
 int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
-	     const void *buf, size_t len, bool wait);
+	     const void *buf, size_t len, gfp_t gfp);
 int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
-		       const void *buf, size_t len);
+		       const void *buf, size_t len, gfp_t gfp);
 void pcn_handlers_exit(void);
 void pcn_reasm_drop(struct pcn_node *node);
 
@@ -91,8 +116,21 @@ int pcn_ping(int node, u32 size, u32 timeout_ms, bool poll, u64 *ns);
 int pcn_bench(int node, u32 count, u32 size, u64 *bytes, u64 *nsec);
 
 /* debugfs.c */
-void pcn_debugfs_init(void);
+int pcn_debugfs_init(void);
 void pcn_debugfs_exit(void);
-extern bool pcn_echo_drop;
+
+/* debug.c: test knobs of the debug variant (CONFIG_POPCORN_DEBUG) */
+extern bool pcn_debug_echo_drop;
+extern bool pcn_debug_rx_stop;
+#ifdef CONFIG_POPCORN_DEBUG
+int pcn_debug_init(struct dentry *dir);
+void pcn_debug_exit(void);
+#else
+static inline int pcn_debug_init(struct dentry *dir) { return 0; }
+static inline void pcn_debug_exit(void) {}
+#endif
+
+/* Reads a knob that exists only in the debug variant; false otherwise. */
+#define pcn_debug_knob(x) (IS_ENABLED(CONFIG_POPCORN_DEBUG) && READ_ONCE(x))
 
 #endif /* _POPCORN_MSG_INTERNAL_H */

@@ -19,13 +19,16 @@ static int __init pcn_msg_init(void)
 	err = pcn_heartbeat_init();
 	if (err)
 		goto err_selftest;
+	err = pcn_debugfs_init();
+	if (err)
+		goto err_debugfs;
 	err = pcn_netlink_init();
 	if (err)
-		goto err_heartbeat;
-	pcn_debugfs_init();
+		goto err_debugfs;
 	return 0;
 
-err_heartbeat:
+err_debugfs:
+	pcn_debugfs_exit();
 	pcn_heartbeat_exit();
 err_selftest:
 	pcn_selftest_exit();
@@ -34,8 +37,8 @@ err_selftest:
 
 static void __exit pcn_msg_exit(void)
 {
-	pcn_debugfs_exit();
 	pcn_netlink_exit();
+	pcn_debugfs_exit();
 	pcn_heartbeat_exit();
 	/* Transports are gone (they depend on us), and so are their nodes. */
 	pcn_nodes_remove_all();

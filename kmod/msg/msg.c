@@ -117,13 +117,57 @@ static int pcn_reserve(struct pcn_node *node, size_t len,
 	}
 }
 
+/* One record: @flen bytes of @buf's message, from @off. */
+static int pcn_send_record(struct pcn_node *node, u16 type, u16 flags,
+			   u64 rpc_id, u32 seq, const void *buf, size_t len,
+			   size_t off, size_t flen, bool wait)
+{
+	struct pcn_msg_tx tx;
+	int err;
+
+	err = pcn_reserve(node, sizeof(struct pcn_msg_hdr) + flen, &tx, wait);
+	if (err)
+		return err;
+	pcn_fill_hdr(tx.rec, node, type, flags, rpc_id, seq, len, off, flen);
+	if (flen)
+		memcpy(tx.rec + sizeof(struct pcn_msg_hdr), buf + off, flen);
+	node->t->commit(node, &tx, false);
+	return 0;
+}
+
+/*
+ * A message in fragments of @frag bytes. The receiver reassembles at most
+ * PCN_REASM_SLOTS messages from us at once, so no more are in flight; one
+ * we cannot finish leaves a part with the receiver, which only a new
+ * session makes it forget.
+ */
+static int pcn_send_frags(struct pcn_node *node, u16 type, u16 flags,
+			  u64 rpc_id, u32 seq, const void *buf, size_t len,
+			  size_t frag)
+{
+	size_t off = 0, flen;
+	int err = 0;
+
+	if (down_timeout(&node->frag_sem, PCN_SEND_TIMEOUT))
+		return -ETIMEDOUT;
+	while (off < len && !err) {
+		flen = min(frag, len - off);
+		err = pcn_send_record(node, type, flags, rpc_id, seq, buf, len,
+				      off, flen, true);
+		if (err && off)
+			node->t->link_reset(node);
+		off += flen;
+	}
+	up(&node->frag_sem);
+	return err;
+}
+
 int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
-	     const void *buf, size_t len, bool wait)
+	     const void *buf, size_t len, gfp_t gfp)
 {
 	size_t frag = node->t->max_record(node) - sizeof(struct pcn_msg_hdr);
-	u32 seq = atomic_inc_return(&node->seq);
-	struct pcn_msg_tx tx;
-	size_t off = 0, flen;
+	bool wait = gfpflags_allow_blocking(gfp);
+	u32 seq;
 	int err;
 
 	if (len > PCN_MSG_MAX_LEN)
@@ -131,25 +175,22 @@ int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
 	/* Without waiting, half a message could go out: send one record or none. */
 	if (!wait && len > frag)
 		return -EWOULDBLOCK;
-	do {
-		flen = min(frag, len - off);
-		err = pcn_reserve(node, sizeof(struct pcn_msg_hdr) + flen, &tx, wait);
-		if (err) {
-			/* A full ring is flow control for those who cannot wait. */
-			if (err != -ENOSPC) {
-				atomic64_inc(&node->errors);
-				pr_warn_ratelimited("node %d: cannot send type %u: %d\n",
-						    node->id, type, err);
-			}
-			return err;
+	seq = atomic_inc_return(&node->seq);
+	if (len <= frag)
+		err = pcn_send_record(node, type, flags, rpc_id, seq, buf, len,
+				      0, len, wait);
+	else
+		err = pcn_send_frags(node, type, flags, rpc_id, seq, buf, len,
+				     frag);
+	if (err) {
+		/* A full ring is flow control for those who cannot wait. */
+		if (err != -ENOSPC) {
+			atomic64_inc(&node->errors);
+			pr_warn_ratelimited("node %d: cannot send type %u: %d\n",
+					    node->id, type, err);
 		}
-		pcn_fill_hdr(tx.rec, node, type, flags, rpc_id, seq, len, off, flen);
-		if (flen)
-			memcpy(tx.rec + sizeof(struct pcn_msg_hdr), buf + off, flen);
-		node->t->commit(node, &tx, false);
-		off += flen;
-	} while (off < len);
-
+		return err;
+	}
 	WRITE_ONCE(node->last_tx, jiffies);
 	atomic64_inc(&node->tx_msgs);
 	atomic64_add(len, &node->tx_bytes);
@@ -178,7 +219,7 @@ static struct pcn_node *pcn_send_node(int id, u16 type, int *srcu_idx, int *err)
 }
 
 int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
-		       const void *buf, size_t len)
+		       const void *buf, size_t len, gfp_t gfp)
 {
 	struct pcn_node *node;
 	int idx, err;
@@ -186,26 +227,25 @@ int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
 	node = pcn_send_node(id, type, &idx, &err);
 	if (!node)
 		return err;
-	/* Atomic handlers and softirq callers cannot wait for room. */
-	err = pcn_send(node, type, flags, rpc_id, buf, len, preemptible());
+	err = pcn_send(node, type, flags, rpc_id, buf, len, gfp);
 	srcu_read_unlock(&pcn_node_srcu, idx);
 	return err;
 }
 
-int pcn_msg_send(int id, u16 type, const void *buf, size_t len)
+int pcn_msg_send(int id, u16 type, const void *buf, size_t len, gfp_t gfp)
 {
-	return pcn_msg_send_flags(id, type, 0, 0, buf, len);
+	return pcn_msg_send_flags(id, type, 0, 0, buf, len, gfp);
 }
 EXPORT_SYMBOL_GPL(pcn_msg_send);
 
-int pcn_msg_broadcast(u16 type, const void *buf, size_t len)
+int pcn_msg_broadcast(u16 type, const void *buf, size_t len, gfp_t gfp)
 {
 	int id, err, first = 0;
 
 	for (id = 0; id < PCN_MAX_NODES; id++) {
 		if (!pcn_node_is_up(id))
 			continue;
-		err = pcn_msg_send(id, type, buf, len);
+		err = pcn_msg_send(id, type, buf, len, gfp);
 		if (err && !first)
 			first = err;
 	}
@@ -276,117 +316,149 @@ void pcn_msg_abort(struct pcn_msg_tx *tx)
 }
 EXPORT_SYMBOL_GPL(pcn_msg_abort);
 
-/*
- * Nobody handles @msg's type: say so. The receive path (@node set) must
- * not wait for room, so there the answer goes only if the ring has room.
- */
-static void pcn_reply_unhandled(struct pcn_node *node, const struct pcn_msg *msg)
-{
-	__le32 e = cpu_to_le32(EOPNOTSUPP);
-
-	if (!node) {
-		pcn_msg_reply_err(msg, -EOPNOTSUPP);
-		return;
-	}
-	pcn_send(node, msg->type, PCN_MSG_F_REPLY | PCN_MSG_F_ERROR, msg->rpc_id,
-		 &e, sizeof(e), false);
-}
-
 /* A message for a process-context handler, queued on its node. */
 struct pcn_deferred {
 	struct work_struct work;
+	struct pcn_node *node;
 	struct pcn_msg msg;
 	u8 payload[];
 };
 
-/*
- * Run @msg's handler: atomic ones here (@node is the receive path's),
- * process-context ones only from the node's workqueue (@node NULL).
- */
-static void pcn_run_handler(struct pcn_node *node, const struct pcn_msg *msg)
+/* Count @len bytes into @node's backlog, if it has room. */
+static bool pcn_backlog_take(struct pcn_node *node, u32 len)
 {
-	bool deferred = !node;
+	int msgs = atomic_inc_return(&node->backlog_msgs);
+	int bytes = atomic_add_return(len, &node->backlog_bytes);
+	int peak = atomic_read(&node->backlog_peak);
+
+	/* One message of any size must get through an empty backlog. */
+	if (msgs > 1 && (msgs > PCN_BACKLOG_MSGS || bytes > PCN_BACKLOG_BYTES)) {
+		atomic_dec(&node->backlog_msgs);
+		atomic_sub(len, &node->backlog_bytes);
+		return false;
+	}
+	while (bytes > peak && !atomic_try_cmpxchg(&node->backlog_peak, &peak, bytes))
+		;
+	return true;
+}
+
+/*
+ * Tell the transport that @node's records stay where they are for now;
+ * the backlog draining (or the transport's own retry) resumes them.
+ */
+static int pcn_rx_refuse(struct pcn_node *node)
+{
+	WRITE_ONCE(node->rx_refused, true);
+	atomic64_inc(&node->rx_throttled);
+	return -EBUSY;
+}
+
+static void pcn_backlog_put(struct pcn_node *node, u32 len)
+{
+	int idx;
+
+	atomic_dec(&node->backlog_msgs);
+	atomic_sub(len, &node->backlog_bytes);
+	if (!READ_ONCE(node->rx_refused))
+		return;
+	WRITE_ONCE(node->rx_refused, false);
+	/* A node being removed has no link to resume once it is unpublished. */
+	idx = srcu_read_lock(&pcn_node_srcu);
+	if (pcn_node_get(node->id) == node && node->t->rx_resume)
+		node->t->rx_resume(node);
+	srcu_read_unlock(&pcn_node_srcu, idx);
+}
+
+/* Process context: the handler of a queued message, if it still has one. */
+static void pcn_deferred_work(struct work_struct *work)
+{
+	struct pcn_deferred *d = container_of(work, struct pcn_deferred, work);
 	struct pcn_handler *h;
 	int idx;
+
+	d->msg.gfp = GFP_KERNEL;
+	idx = srcu_read_lock(&pcn_handler_srcu);
+	h = srcu_dereference(pcn_handlers[d->msg.type], &pcn_handler_srcu);
+	if (h)
+		h->fn(&d->msg, h->priv);
+	else if (d->msg.flags & PCN_MSG_F_REQUEST)
+		pcn_msg_reply_err(&d->msg, -EOPNOTSUPP, GFP_KERNEL);
+	srcu_read_unlock(&pcn_handler_srcu, idx);
+	pcn_backlog_put(d->node, d->msg.len);
+	kvfree(d);
+}
+
+/* Queue a copy of @msg for process context, within @node's backlog. */
+static int pcn_defer(struct pcn_node *node, const struct pcn_msg *msg)
+{
+	bool atomic = in_softirq();
+	struct pcn_deferred *d;
+
+	if (!pcn_backlog_take(node, msg->len))
+		return pcn_rx_refuse(node);
+	d = kvmalloc(struct_size(d, payload, msg->len),
+		     atomic ? GFP_ATOMIC : GFP_KERNEL);
+	if (!d) {
+		atomic_dec(&node->backlog_msgs);
+		atomic_sub(msg->len, &node->backlog_bytes);
+		/* The receive thread tries again with GFP_KERNEL, then later. */
+		return atomic ? -EAGAIN : pcn_rx_refuse(node);
+	}
+	INIT_WORK(&d->work, pcn_deferred_work);
+	d->node = node;
+	d->msg = *msg;
+	d->msg.payload = d->payload;
+	memcpy(d->payload, msg->payload, msg->len);
+	queue_work(node->wq, &d->work);
+	return 0;
+}
+
+/*
+ * On the receive path: an atomic handler runs here; a process-context one,
+ * or an atomic one that asks for it (-EAGAIN), gets a queued copy. Nobody
+ * handling a request is said to its sender, if the ring has room now.
+ */
+static int pcn_handle(struct pcn_node *node, struct pcn_msg *msg)
+{
+	__le32 e = cpu_to_le32(EOPNOTSUPP);
+	struct pcn_handler *h;
+	int idx, err = -EAGAIN;
 
 	idx = srcu_read_lock(&pcn_handler_srcu);
 	h = srcu_dereference(pcn_handlers[msg->type], &pcn_handler_srcu);
 	if (!h) {
 		if (msg->flags & PCN_MSG_F_REQUEST)
-			pcn_reply_unhandled(node, msg);
+			pcn_send(node, msg->type, PCN_MSG_F_REPLY | PCN_MSG_F_ERROR,
+				 msg->rpc_id, &e, sizeof(e), GFP_ATOMIC);
+		err = 0;
 	} else if (h->flags & PCN_HANDLER_ATOMIC) {
+		msg->gfp = GFP_ATOMIC;
 		local_bh_disable();
-		h->fn(msg, h->priv);
+		err = h->fn(msg, h->priv);
 		local_bh_enable();
-	} else if (deferred) {
-		h->fn(msg, h->priv);
 	}
 	srcu_read_unlock(&pcn_handler_srcu, idx);
-}
-
-static void pcn_deferred_work(struct work_struct *work)
-{
-	struct pcn_deferred *d = container_of(work, struct pcn_deferred, work);
-
-	pcn_run_handler(NULL, &d->msg);
-	kvfree(d);
-}
-
-static bool pcn_handler_is_atomic(u16 type)
-{
-	struct pcn_handler *h;
-	bool atomic;
-	int idx;
-
-	idx = srcu_read_lock(&pcn_handler_srcu);
-	h = srcu_dereference(pcn_handlers[type], &pcn_handler_srcu);
-	atomic = !h || (h->flags & PCN_HANDLER_ATOMIC);
-	srcu_read_unlock(&pcn_handler_srcu, idx);
-	return atomic;
+	return err == -EAGAIN ? pcn_defer(node, msg) : 0;
 }
 
 /*
- * Atomic handlers run here, on the receive path. Others get a copy of the
- * message on the node's ordered workqueue, so a handler that sleeps (or
- * waits for room to reply) never stops the receive path, which is what
- * frees that room.
+ * 0 once @msg is taken care of; -EAGAIN or -EBUSY leave its record in the
+ * transport (see pcn_transport_deliver()).
  */
 static int pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
 {
-	struct pcn_deferred *d = NULL;
+	int err = 0;
 
-	/* Before the hello, traffic belongs to a session that is gone. */
-	if (msg->type != PCN_MSG_HELLO &&
-	    (!READ_ONCE(node->up) || msg->type == PCN_MSG_HEARTBEAT))
-		goto count;
-	if (msg->type != PCN_MSG_HELLO && !(msg->flags & PCN_MSG_F_REPLY) &&
-	    !pcn_handler_is_atomic(msg->type)) {
-		d = kvmalloc(struct_size(d, payload, msg->len),
-			     in_softirq() ? GFP_ATOMIC : GFP_KERNEL);
-		if (!d) {
-			if (in_softirq())
-				return -EAGAIN;
-			atomic64_inc(&node->errors);
-			pr_warn_ratelimited("node %d: no memory to queue a message\n",
-					    node->id);
-			goto count;
-		}
-	}
-
-	if (msg->type == PCN_MSG_HELLO) {
+	if (msg->type == PCN_MSG_HELLO)
 		pcn_node_handle_hello(node, msg);
-	} else if (msg->flags & PCN_MSG_F_REPLY) {
+	else if (!READ_ONCE(node->up) || msg->type == PCN_MSG_HEARTBEAT)
+		;	/* a session that is gone, or only a sign of life */
+	else if (msg->flags & PCN_MSG_F_REPLY)
 		pcn_rpc_complete(node, msg);
-	} else if (!d) {
-		pcn_run_handler(node, msg);
-	} else {
-		INIT_WORK(&d->work, pcn_deferred_work);
-		d->msg = *msg;
-		d->msg.payload = d->payload;
-		memcpy(d->payload, msg->payload, msg->len);
-		queue_work(node->wq, &d->work);
-	}
-count:
+	else
+		err = pcn_handle(node, msg);
+	if (err)
+		return err;
 	atomic64_inc(&node->rx_msgs);
 	atomic64_add(msg->len, &node->rx_bytes);
 	return 0;
@@ -415,7 +487,9 @@ EXPORT_SYMBOL_GPL(pcn_transport_rx_reset);
 /*
  * Find the message fragment @hdr continues, or start one. A sender's
  * fragments arrive in order, but fragments of messages sent at once from
- * several CPUs interleave, hence several slots.
+ * several CPUs interleave, hence several slots. A sender keeps no more
+ * in flight than there are slots: one that does is broken, and its new
+ * message is dropped, never one already under way.
  */
 static struct pcn_reasm *pcn_reasm_slot(struct pcn_node *node, u32 seq,
 					u32 off, u32 len)
@@ -433,12 +507,9 @@ static struct pcn_reasm *pcn_reasm_slot(struct pcn_node *node, u32 seq,
 	if (off != 0)
 		return NULL;	/* the start of this message was lost */
 	if (!free) {
-		/* Someone abandoned a message: make room. */
-		free = &node->reasm[seq % PCN_REASM_SLOTS];
-		pcn_reasm_free(free);
-		atomic64_inc(&node->errors);
-		pr_warn_ratelimited("node %d: too many partial messages, dropped one\n",
+		pr_warn_ratelimited("node %d: more partial messages than we reassemble\n",
 				    node->id);
+		return NULL;
 	}
 	free->buf = kvmalloc(len, GFP_KERNEL);
 	if (!free->buf)
@@ -456,7 +527,10 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 	struct pcn_msg msg;
 	struct pcn_reasm *r;
 	u32 total, off, flen;
+	int err;
 
+	if (pcn_debug_knob(pcn_debug_rx_stop))
+		return -EBUSY;
 	if (len < sizeof(hdr))
 		goto bad;
 	/* Copy first: the peer may rewrite the record while we look. */
@@ -508,7 +582,12 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 		return 0;
 
 	msg.payload = r->buf;
-	pcn_dispatch(node, &msg);
+	err = pcn_dispatch(node, &msg);
+	if (err) {
+		/* The last fragment stays in the ring and comes again. */
+		r->got -= flen;
+		return err;
+	}
 	pcn_reasm_free(r);
 	return 0;
 

@@ -19,6 +19,12 @@
 #define PCN_DEAD_AFTER		(3 * HZ)
 #define PCN_HEARTBEAT_EVERY	(HZ / 4)
 #define PCN_HELLO_EVERY		(HZ / 2)
+/*
+ * A peer restarts (new nonce) at most this often: a loop of hellos with
+ * new nonces would otherwise flap the node, and with it the log, the
+ * netlink events and every RPC, from softirq.
+ */
+#define PCN_RESTART_MIN_GAP	HZ
 
 DEFINE_SRCU(pcn_node_srcu);
 struct pcn_node __rcu *pcn_nodes[PCN_MAX_NODES];
@@ -74,7 +80,8 @@ int pcn_node_id(struct pcn_node *node)
 }
 EXPORT_SYMBOL_GPL(pcn_node_id);
 
-static int pcn_send_hello(struct pcn_node *node, u16 flags)
+/* Our hello with @nonce: pcn_self_nonce, but for fault injection. */
+int pcn_send_hello(struct pcn_node *node, u16 flags, u64 nonce)
 {
 	struct pcn_hello h = {
 		.magic = cpu_to_le32(PCN_PROTO_MAGIC),
@@ -82,11 +89,11 @@ static int pcn_send_hello(struct pcn_node *node, u16 flags)
 		.flags = cpu_to_le16(flags),
 		.node = cpu_to_le32(READ_ONCE(pcn_self_id)),
 		.features = 0,
-		.nonce = cpu_to_le64(pcn_self_nonce),
+		.nonce = cpu_to_le64(nonce),
 	};
 
 	node->last_hello = jiffies;
-	return pcn_send(node, PCN_MSG_HELLO, 0, 0, &h, sizeof(h), false);
+	return pcn_send(node, PCN_MSG_HELLO, 0, 0, &h, sizeof(h), GFP_ATOMIC);
 }
 
 /* Mark @node down; the caller holds node->lock. Returns whether it was up. */
@@ -123,7 +130,7 @@ void pcn_transport_link_up(struct pcn_node *node)
 	}
 	spin_unlock_bh(&node->lock);
 	if (!dead)
-		pcn_send_hello(node, 0);
+		pcn_send_hello(node, 0, pcn_self_nonce);
 }
 EXPORT_SYMBOL_GPL(pcn_transport_link_up);
 
@@ -163,6 +170,15 @@ void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg)
 
 	spin_lock_bh(&node->lock);
 	restarted = node->up && node->peer_nonce != nonce;
+	if (restarted && time_before(jiffies, node->last_restart + PCN_RESTART_MIN_GAP)) {
+		spin_unlock_bh(&node->lock);
+		atomic64_inc(&node->errors);
+		pr_warn_ratelimited("node %d: restarts too often, hello ignored\n",
+				    node->id);
+		return;
+	}
+	if (restarted)
+		node->last_restart = jiffies;
 	was_up = node->up && !restarted;
 	node->peer_nonce = nonce;
 	node->up = node->link_up && !node->dead;
@@ -176,7 +192,7 @@ void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg)
 	}
 	/* Without our link, our own hello follows when it comes up. */
 	if (!(le16_to_cpu(h->flags) & PCN_HELLO_F_REPLY) && READ_ONCE(node->link_up))
-		pcn_send_hello(node, PCN_HELLO_F_REPLY);
+		pcn_send_hello(node, PCN_HELLO_F_REPLY, pcn_self_nonce);
 }
 
 static struct pcn_transport *pcn_transport_find(const char *name)
@@ -306,7 +322,9 @@ int pcn_node_add(int id, const char *transport, const char *endpoint,
 	node->t = t;
 	strscpy(node->endpoint, endpoint, sizeof(node->endpoint));
 	spin_lock_init(&node->lock);
+	sema_init(&node->frag_sem, PCN_REASM_SLOTS);
 	node->last_rx = jiffies;
+	node->last_restart = jiffies - PCN_RESTART_MIN_GAP;
 	node->wq = alloc_ordered_workqueue("pcn_node%d", 0, id);
 	if (!node->wq) {
 		kfree(node);
@@ -378,10 +396,10 @@ static void pcn_heartbeat_node(struct pcn_node *node)
 	}
 	if (READ_ONCE(node->up)) {
 		if (time_after(now, READ_ONCE(node->last_tx) + PCN_HEARTBEAT_EVERY))
-			pcn_send(node, PCN_MSG_HEARTBEAT, 0, 0, NULL, 0, false);
+			pcn_send(node, PCN_MSG_HEARTBEAT, 0, 0, NULL, 0, GFP_ATOMIC);
 	} else if (READ_ONCE(node->link_up) &&
 		   time_after(now, node->last_hello + PCN_HELLO_EVERY)) {
-		pcn_send_hello(node, 0);
+		pcn_send_hello(node, 0, pcn_self_nonce);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <linux/completion.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/xarray.h>
 
 #include "internal.h"
@@ -34,10 +35,17 @@ unsigned long pcn_rpc_pending(void)
 	return n;
 }
 
+/* Sleep for the reply; false on timeout or a signal. */
+static bool pcn_rpc_sleep(struct pcn_rpc_wait *w, unsigned long timeout)
+{
+	return wait_for_completion_interruptible_timeout(&w->done, timeout) > 0;
+}
+
 /*
  * Wait for the reply by receiving in this context: spinning (@spin), or
  * sleeping until the transport's doorbell between rounds. Either way no
- * other thread sits between the reply and its caller.
+ * other thread sits between the reply and its caller. A signal ends the
+ * wait as a timeout does.
  */
 static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout,
 			 bool spin)
@@ -45,24 +53,28 @@ static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout,
 	unsigned long deadline = jiffies + timeout;
 	struct pcn_transport *t;
 	struct pcn_node *node;
+	long left;
 	int idx;
 
 	idx = srcu_read_lock(&pcn_node_srcu);
 	node = pcn_node_get(id);
 	if (!node) {
 		srcu_read_unlock(&pcn_node_srcu, idx);
-		return wait_for_completion_timeout(&w->done, timeout);
+		return pcn_rpc_sleep(w, timeout);
 	}
 	t = node->t;
 	t->set_polling(node, true, spin);
-	while (!completion_done(&w->done) && time_before(jiffies, deadline)) {
+	while (!completion_done(&w->done) && !signal_pending(current)) {
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			break;
 		if (t->poll(node, 64) > 0 || completion_done(&w->done))
 			continue;
 		if (spin) {
 			cond_resched();
 			cpu_relax();
 		} else {
-			t->wait(node, deadline - jiffies, &w->done);
+			t->wait(node, left, &w->done);
 		}
 	}
 	t->set_polling(node, false, spin);
@@ -109,13 +121,16 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 	u32 id;
 	int err;
 
+	if (flags & ~PCN_RPC_F_ALL)
+		return -EINVAL;
 	init_completion(&w.done);
 	err = xa_alloc_cyclic_bh(&pcn_rpcs, &id, &w, xa_limit_32b, &pcn_rpc_next,
 				 GFP_KERNEL);
 	if (err < 0)
 		return err;
 
-	err = pcn_msg_send_flags(node, type, PCN_MSG_F_REQUEST, id, req, req_len);
+	err = pcn_msg_send_flags(node, type, PCN_MSG_F_REQUEST, id, req, req_len,
+				 GFP_KERNEL);
 	if (err) {
 		/* A reply (to a half-sent request) may be finishing with us. */
 		if (xa_erase_bh(&pcn_rpcs, id) != &w)
@@ -126,11 +141,13 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 	if (pcn_rpc_can_poll(node))
 		done = pcn_rpc_poll(node, &w, timeout, flags & PCN_RPC_POLL);
 	else
-		done = wait_for_completion_timeout(&w.done, timeout);
+		done = pcn_rpc_sleep(&w, timeout);
 
 	if (!done) {
 		if (xa_erase_bh(&pcn_rpcs, id) == &w) {
 			/* Nobody answered: the waiter is ours to finish. */
+			if (signal_pending(current))
+				return -EINTR;
 			pcn_rpc_count_timeout(node);
 			return -ETIMEDOUT;
 		}
@@ -208,16 +225,17 @@ void pcn_rpc_fail_node(struct pcn_node *node)
 	pcn_rpc_wake(node);
 }
 
-int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len)
+int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len,
+		  gfp_t gfp)
 {
 	if (!(req->flags & PCN_MSG_F_REQUEST))
 		return -EINVAL;
 	return pcn_msg_send_flags(req->src, req->type, PCN_MSG_F_REPLY,
-				  req->rpc_id, buf, len);
+				  req->rpc_id, buf, len, gfp);
 }
 EXPORT_SYMBOL_GPL(pcn_msg_reply);
 
-int pcn_msg_reply_err(const struct pcn_msg *req, int err)
+int pcn_msg_reply_err(const struct pcn_msg *req, int err, gfp_t gfp)
 {
 	__le32 e = cpu_to_le32(-err);
 
@@ -225,6 +243,6 @@ int pcn_msg_reply_err(const struct pcn_msg *req, int err)
 		return -EINVAL;
 	return pcn_msg_send_flags(req->src, req->type,
 				  PCN_MSG_F_REPLY | PCN_MSG_F_ERROR,
-				  req->rpc_id, &e, sizeof(e));
+				  req->rpc_id, &e, sizeof(e), gfp);
 }
 EXPORT_SYMBOL_GPL(pcn_msg_reply_err);

@@ -6,62 +6,43 @@
  */
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 
 #include "internal.h"
 
-bool pcn_echo_drop;
 static atomic64_t pcn_bench_seen[PCN_MAX_NODES];
-static struct workqueue_struct *pcn_echo_wq;
-
-struct pcn_echo_work {
-	struct work_struct work;
-	struct pcn_msg msg;
-	u8 payload[];
-};
-
-static void pcn_echo_slow(struct work_struct *work)
-{
-	struct pcn_echo_work *e = container_of(work, struct pcn_echo_work, work);
-
-	pcn_msg_reply(&e->msg, e->payload, e->msg.len);
-	kvfree(e);
-}
 
 /*
  * Echo replies from the receive path when the reply fits in the ring now,
  * which is the fast case ping measures; anything larger, or a full ring,
- * is answered from a work item that may wait for room.
+ * is answered again from process context, where it may wait for room.
  */
-static void pcn_echo(const struct pcn_msg *msg, void *priv)
+static int pcn_echo(const struct pcn_msg *msg, void *priv)
 {
-	struct pcn_echo_work *e;
+	int err;
 
-	if (READ_ONCE(pcn_echo_drop))
-		return;	/* fault injection: a node that stops answering */
-	if (!pcn_msg_reply(msg, msg->payload, msg->len))
-		return;
-	e = kvmalloc(struct_size(e, payload, msg->len), GFP_ATOMIC);
-	if (!e)
-		return;
-	INIT_WORK(&e->work, pcn_echo_slow);
-	e->msg = *msg;
-	e->msg.payload = e->payload;
-	memcpy(e->payload, msg->payload, msg->len);
-	queue_work(pcn_echo_wq, &e->work);
+	if (pcn_debug_knob(pcn_debug_echo_drop))
+		return 0;	/* a node that stops answering */
+	err = pcn_msg_reply(msg, msg->payload, msg->len, msg->gfp);
+	if ((err == -ENOSPC || err == -EWOULDBLOCK) &&
+	    !gfpflags_allow_blocking(msg->gfp))
+		return -EAGAIN;
+	return 0;
 }
 
-static void pcn_bench_sink(const struct pcn_msg *msg, void *priv)
+static int pcn_bench_sink(const struct pcn_msg *msg, void *priv)
 {
 	atomic64_inc(&pcn_bench_seen[msg->src]);
+	return 0;
 }
 
-static void pcn_bench_sync(const struct pcn_msg *msg, void *priv)
+static int pcn_bench_sync(const struct pcn_msg *msg, void *priv)
 {
 	__le64 seen = cpu_to_le64(atomic64_read(&pcn_bench_seen[msg->src]));
 
-	pcn_msg_reply(msg, &seen, sizeof(seen));
+	pcn_msg_reply(msg, &seen, sizeof(seen), msg->gfp);
+	return 0;
 }
 
 /* Bytes that differ with position and size, so a misplaced copy shows. */
@@ -126,7 +107,7 @@ static int pcn_bench_one(int node, const void *buf, u32 size, bool post)
 	int err;
 
 	if (!post)
-		return pcn_msg_send(node, PCN_MSG_BENCH, buf, size);
+		return pcn_msg_send(node, PCN_MSG_BENCH, buf, size, GFP_KERNEL);
 	while ((err = pcn_msg_alloc(node, PCN_MSG_BENCH, size, &tx)) == -ENOSPC) {
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
@@ -156,8 +137,11 @@ int pcn_bench(int node, u32 count, u32 size, u64 *bytes, u64 *nsec)
 		goto out;
 
 	start = ktime_get();
-	for (i = 0; i < count && !err; i++)
+	for (i = 0; i < count && !err; i++) {
 		err = pcn_bench_one(node, buf, size, post);
+		if (!err && signal_pending(current))
+			err = -EINTR;
+	}
 	if (!err)
 		err = pcn_bench_count(node, &after);
 	*nsec = ktime_to_ns(ktime_sub(ktime_get(), start));
@@ -174,12 +158,9 @@ int pcn_selftest_init(void)
 {
 	int err;
 
-	pcn_echo_wq = alloc_workqueue("pcn_echo", 0, 0);
-	if (!pcn_echo_wq)
-		return -ENOMEM;
 	err = pcn_msg_register(PCN_MSG_ECHO, pcn_echo, NULL, PCN_HANDLER_ATOMIC);
 	if (err)
-		goto err_wq;
+		return err;
 	err = pcn_msg_register(PCN_MSG_BENCH, pcn_bench_sink, NULL,
 			       PCN_HANDLER_ATOMIC);
 	if (err)
@@ -193,8 +174,6 @@ err_bench:
 	pcn_msg_unregister(PCN_MSG_BENCH);
 err_echo:
 	pcn_msg_unregister(PCN_MSG_ECHO);
-err_wq:
-	destroy_workqueue(pcn_echo_wq);
 	return err;
 }
 
@@ -203,5 +182,4 @@ void pcn_selftest_exit(void)
 	pcn_msg_unregister(PCN_MSG_BENCH_SYNC);
 	pcn_msg_unregister(PCN_MSG_BENCH);
 	pcn_msg_unregister(PCN_MSG_ECHO);
-	destroy_workqueue(pcn_echo_wq);
 }

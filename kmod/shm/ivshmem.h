@@ -57,14 +57,25 @@ static inline struct pcn_ivshmem *win_to_ivshmem(struct pcn_shm_window *win)
 extern struct pci_driver pcn_ivshmem_driver;
 extern const struct attribute_group *pcn_ivshmem_groups[];
 
-void pcn_doorbell_bench_init(struct pcn_ivshmem *dev);
-void pcn_doorbell_bench_irq(struct pcn_ivshmem *dev);
-void pcn_doorbell_bench_debugfs(struct pcn_ivshmem *dev);
-
-int pcn_debugfs_read_pair(const char __user *ubuf, size_t count, u32 *a, u32 *b);
 void pcn_ivshmem_debugfs_add(struct pcn_ivshmem *dev);
 void pcn_ivshmem_debugfs_remove(struct pcn_ivshmem *dev);
 int pcn_shm_debugfs_init(void);
 void pcn_shm_debugfs_exit(void);
+
+/* Test knobs and the raw-doorbell benchmark: the debug variant only. */
+#ifdef CONFIG_POPCORN_DEBUG
+int pcn_debugfs_read_pair(const char __user *ubuf, size_t count, u32 *a, u32 *b);
+void pcn_shm_debug_init(struct dentry *root);
+void pcn_shm_debug_add_dev(struct pcn_ivshmem *dev);
+void pcn_doorbell_bench_init(struct pcn_ivshmem *dev);
+void pcn_doorbell_bench_irq(struct pcn_ivshmem *dev);
+void pcn_doorbell_bench_debugfs(struct pcn_ivshmem *dev);
+#else
+static inline void pcn_shm_debug_init(struct dentry *root) {}
+static inline void pcn_shm_debug_add_dev(struct pcn_ivshmem *dev) {}
+static inline void pcn_doorbell_bench_init(struct pcn_ivshmem *dev) {}
+static inline void pcn_doorbell_bench_irq(struct pcn_ivshmem *dev) {}
+static inline void pcn_doorbell_bench_debugfs(struct pcn_ivshmem *dev) {}
+#endif
 
 #endif /* _POPCORN_SHM_IVSHMEM_H */

@@ -110,81 +110,80 @@ bool pcn_ring_take_kick(struct pcn_ring *r)
 
 /*
  * Forget the producer's session: it has to start a new one. A session
- * someone acknowledged may have been read from; one nobody acknowledged
- * holds nothing yet and is safe to accept.
+ * someone acknowledged may have been read from, and one we refused stays
+ * refused; one nobody acknowledged holds nothing yet and is safe to accept.
  */
 void pcn_ring_cons_attach(struct pcn_ring *r)
 {
 	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->epoch));
+	u32 ack = le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
+	u32 refused = le32_to_cpu(READ_ONCE(r->ctl->refused_epoch));
 
-	r->stale_epoch = epoch == le32_to_cpu(READ_ONCE(r->ctl->ack_epoch)) ?
-			 epoch : 0;
+	r->stale_epoch = epoch == ack || epoch == refused ? epoch : 0;
+	WRITE_ONCE(r->ctl->refused_epoch, cpu_to_le32(r->stale_epoch));
 	WRITE_ONCE(r->ctl->ack_epoch, 0);
 	WRITE_ONCE(r->ctl->need_kick, 0);
 	r->cons = 0;
 }
 
 /*
- * Follow the producer's session: 0 when in step, 1 when a new session was
- * just accepted (the caller drops partial messages), -EAGAIN when there is
- * no session to read.
+ * Where the consumer stands with the producer's session: 0 in step, 1
+ * when a new session waits to be accepted (pcn_ring_cons_accept()),
+ * -EAGAIN when there is no session to read.
  */
-int pcn_ring_cons_sync(struct pcn_ring *r)
+int pcn_ring_cons_state(struct pcn_ring *r)
 {
 	/* Pairs with pcn_ring_prod_start()'s release of the epoch. */
 	u32 epoch = le32_to_cpu(smp_load_acquire(&r->ctl->epoch));
 
 	if (!epoch || epoch == r->stale_epoch)
 		return -EAGAIN;
-	if (epoch == le32_to_cpu(READ_ONCE(r->ctl->ack_epoch)))
-		return 0;
+	return epoch != le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
+}
+
+/* Accept the producer's new session, from its first slot. */
+void pcn_ring_cons_accept(struct pcn_ring *r)
+{
+	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->epoch));
+
 	r->cons = 0;
 	WRITE_ONCE(r->ctl->tail, 0);
 	/* The producer must see the zero tail before the acknowledgment. */
 	smp_store_release(&r->ctl->ack_epoch, cpu_to_le32(epoch));
-	return 1;
 }
 
 /*
- * The next record's payload, checked against the ring's bounds: 1 when
- * there is one, 0 when the ring is empty, -EIO when the producer wrote
- * something no producer of ours would.
+ * The next record, checked against the ring's bounds: 1 when there is one
+ * (padding has a NULL @payload and must be released like any record), 0
+ * when the ring is empty, -EIO when the producer wrote something no
+ * producer of ours would.
  */
 int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 {
 	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
 	struct pcn_ring_rec *rec = pcn_ring_slot(r, r->cons);
 	u32 nslots, flags, room;
-	bool padded = false;
 
-	for (;;) {
-		if (le64_to_cpu(READ_ONCE(rec->stamp)) !=
-		    pcn_ring_stamp(epoch, r->cons))
-			return 0;
-		/* Pairs with pcn_ring_commit()'s smp_wmb(): header after stamp. */
-		smp_rmb();
-		nslots = le16_to_cpu(READ_ONCE(rec->nslots));
-		flags = le16_to_cpu(READ_ONCE(rec->flags));
-		*len = le32_to_cpu(READ_ONCE(rec->len));
-		room = r->nslots - (r->cons & (r->nslots - 1));
-		if (!nslots || nslots > room || (flags & ~PCN_REC_F_PAD) ||
-		    *len > (size_t)nslots * PCN_RING_SLOT - sizeof(*rec) ||
-		    *len > r->max_record)
-			return -EIO;
-		if (!(flags & PCN_REC_F_PAD))
-			break;
-		/* Padding only fills the end of the ring: never twice in a row. */
-		if (padded)
-			return -EIO;
-		padded = true;
-		r->cons += nslots;
-		/* Our reads of the padding are done before the slots go back. */
-		smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));
-		rec = pcn_ring_slot(r, r->cons);
-	}
+	if (le64_to_cpu(READ_ONCE(rec->stamp)) != pcn_ring_stamp(epoch, r->cons))
+		return 0;
+	/* Pairs with pcn_ring_commit()'s smp_wmb(): header after stamp. */
+	smp_rmb();
+	nslots = le16_to_cpu(READ_ONCE(rec->nslots));
+	flags = le16_to_cpu(READ_ONCE(rec->flags));
+	*len = le32_to_cpu(READ_ONCE(rec->len));
+	room = r->nslots - (r->cons & (r->nslots - 1));
+	if (!nslots || nslots > room || (flags & ~PCN_REC_F_PAD) ||
+	    *len > (size_t)nslots * PCN_RING_SLOT - sizeof(*rec) ||
+	    *len > r->max_record)
+		return -EIO;
 	/* Sizes are ours now: the peer may rewrite the record meanwhile. */
 	r->cons_nslots = nslots;
-	*payload = rec + 1;
+	if (flags & PCN_REC_F_PAD) {
+		*payload = NULL;
+		*len = 0;
+	} else {
+		*payload = rec + 1;
+	}
 	return 1;
 }
 

@@ -15,11 +15,20 @@
  * how far it has read (tail); the producer never trusts it further than
  * the ring's size.
  *
+ * Padding fills the end of the ring before a record that would wrap, and
+ * replaces a record its producer aborted. The consumer takes each padding
+ * record as a record of its own (counted against its budget), so padding
+ * may follow padding, and a producer writing padding forever cannot pin
+ * the consumer.
+ *
  * Sessions: the producer starts one by writing a new epoch; the consumer
  * resets its tail and acknowledges the epoch; only then does the producer
  * send. A consumer that (re)attaches clears the acknowledgment and will
  * not acknowledge the epoch it found, which forces the producer to start
- * a new session: nothing from an old session is ever taken for new.
+ * a new session: nothing from an old session is ever taken for new. The
+ * refused epoch is kept in the consumer's half of the control page, so
+ * it stays refused across a detach and attach (node deleted and added,
+ * module reloaded) that the producer has not noticed yet.
  */
 #ifndef _POPCORN_SHM_RING_H
 #define _POPCORN_SHM_RING_H
@@ -37,7 +46,8 @@ struct pcn_ring_ctl {
 	__le32 tail;		/* consumer: slots consumed in this session */
 	__le32 ack_epoch;	/* consumer: the session it accepted */
 	__le32 need_kick;	/* consumer: asleep, ring my doorbell */
-	u8 pad1[116];
+	__le32 refused_epoch;	/* consumer: a session it will never accept */
+	u8 pad1[112];
 };
 
 #define PCN_REC_F_PAD		0x1
@@ -84,7 +94,8 @@ bool pcn_ring_take_kick(struct pcn_ring *r);
 
 /* Consumer side. */
 void pcn_ring_cons_attach(struct pcn_ring *r);
-int pcn_ring_cons_sync(struct pcn_ring *r);
+int pcn_ring_cons_state(struct pcn_ring *r);
+void pcn_ring_cons_accept(struct pcn_ring *r);
 int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len);
 void pcn_ring_release(struct pcn_ring *r);
 void pcn_ring_set_kick(struct pcn_ring *r, bool kick);

@@ -42,6 +42,7 @@ struct pcn_shm_link {
 	atomic_t tx_inflight;	/* reservations not yet committed */
 	struct pcn_shm_window *win;	/* the window the rings are in */
 	bool reset;		/* the core asked for a new session */
+	bool throttled;		/* the core refused a record: retry on a tick */
 	unsigned long rx_busy;	/* bit 0: someone reads @rx (thread or softirq) */
 	void *scratch;
 	size_t scratch_size;
@@ -104,32 +105,45 @@ static void pcn_shm_rx_unlock(struct pcn_shm_link *link)
 
 /*
  * Receive up to @budget records from one link. Returns how many, or
- * -EAGAIN when a record needs process context (only in softirq).
+ * -EAGAIN when a record, or a new session, needs process context: only
+ * a caller that may sleep (@may_sleep) accepts a session, since that
+ * frees the partial messages of the old one.
  */
-static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget)
+static int pcn_shm_link_rx(struct pcn_shm_link *link, int budget, bool may_sleep)
 {
 	bool need_thread = false;
 	const void *rec;
 	int n = 0, err;
 	u32 len;
 
-	if (!pcn_shm_rx_trylock(link))
+	if (READ_ONCE(link->throttled) || !pcn_shm_rx_trylock(link))
 		return 0;
 	/* A link waiting for its reset has nothing we would trust. */
 	if (READ_ONCE(link->reset) || smp_load_acquire(&link->dead)) {
 		pcn_shm_rx_unlock(link);
 		return 0;
 	}
-	err = pcn_ring_cons_sync(&link->rx);	/* -EAGAIN: no session yet */
-	if (err == 1)
+	err = pcn_ring_cons_state(&link->rx);	/* -EAGAIN: no session yet */
+	if (err == 1 && !may_sleep) {
+		pcn_shm_rx_unlock(link);
+		return -EAGAIN;
+	}
+	if (err == 1) {
+		pcn_ring_cons_accept(&link->rx);
 		pcn_transport_rx_reset(link->node);
+	}
 	while (err >= 0 && n < budget) {
 		err = pcn_ring_peek(&link->rx, &rec, &len);
 		if (err <= 0)
 			break;
-		if (pcn_transport_deliver(link->node, rec, len, link->scratch)) {
-			need_thread = true;
-			break;
+		if (rec) {
+			err = pcn_transport_deliver(link->node, rec, len, link->scratch);
+			if (err == -EBUSY)
+				WRITE_ONCE(link->throttled, true);
+			if (err) {
+				need_thread = err == -EAGAIN;
+				break;
+			}
 		}
 		pcn_ring_release(&link->rx);
 		n++;
@@ -165,6 +179,8 @@ static void pcn_shm_link_tick(struct pcn_shm_link *link)
 {
 	if (READ_ONCE(link->dead))
 		return;
+	/* The core refused a record: offer it again, at most once a tick. */
+	WRITE_ONCE(link->throttled, false);
 	if (READ_ONCE(link->reset)) {
 		/* Forget the bad session before anyone may read the ring again. */
 		while (!pcn_shm_rx_trylock(link))
@@ -201,7 +217,7 @@ static int pcn_shm_poll_all(bool tick)
 			continue;
 		if (tick)
 			pcn_shm_link_tick(link);
-		got = pcn_shm_link_rx(link, PCN_SHM_BUDGET);
+		got = pcn_shm_link_rx(link, PCN_SHM_BUDGET, true);
 		n += max(got, 0);
 	}
 	up_read(&pcn_shm.lock);
@@ -210,14 +226,15 @@ static int pcn_shm_poll_all(bool tick)
 
 /*
  * Ask for doorbells on every link (someone is about to sleep) or stop
- * asking; after asking, true if a record is already waiting. Any context.
+ * asking; after asking, true if a record or a new session is already
+ * waiting on a link we may read. Any context: it only looks.
  */
 static bool pcn_shm_arm(bool kick)
 {
 	struct pcn_shm_link *link;
 	const void *rec;
 	bool pending = false;
-	int i, sync;
+	int i, state;
 	u32 len;
 
 	rcu_read_lock();
@@ -227,14 +244,12 @@ static bool pcn_shm_arm(bool kick)
 		if (!link || smp_load_acquire(&link->dead))
 			continue;
 		pcn_ring_set_kick(&link->rx, kick);
-		if (kick && pcn_shm_rx_trylock(link)) {
-			sync = pcn_ring_cons_sync(&link->rx);
-			if (sync == 1)
-				pcn_transport_rx_reset(link->node);
-			pending |= sync >= 0 &&
-				   pcn_ring_peek(&link->rx, &rec, &len) != 0;
-			pcn_shm_rx_unlock(link);
-		}
+		if (!kick || READ_ONCE(link->throttled) || !pcn_shm_rx_trylock(link))
+			continue;
+		state = pcn_ring_cons_state(&link->rx);
+		pending |= state == 1 ||
+			   (!state && pcn_ring_peek(&link->rx, &rec, &len) != 0);
+		pcn_shm_rx_unlock(link);
 	}
 	rcu_read_unlock();
 	return pending;
@@ -252,7 +267,7 @@ static int pcn_shm_irq_poll(struct irq_poll *iop, int budget)
 		link = rcu_dereference(pcn_shm.links[i]);
 		if (!link)
 			continue;
-		got = pcn_shm_link_rx(link, budget - n);
+		got = pcn_shm_link_rx(link, budget - n, false);
 		if (got == -EAGAIN)
 			need_thread = true;
 		else
@@ -530,6 +545,14 @@ static void pcn_shm_wake(struct pcn_node *node)
 	wake_up(&pcn_shm.pollq);
 }
 
+static void pcn_shm_rx_resume(struct pcn_node *node)
+{
+	struct pcn_shm_link *link = pcn_node_link(node);
+
+	WRITE_ONCE(link->throttled, false);
+	pcn_shm_wake_thread();
+}
+
 static void pcn_shm_get_stats(struct pcn_node *node,
 			      struct pcn_transport_stats *st)
 {
@@ -540,6 +563,7 @@ static void pcn_shm_get_stats(struct pcn_node *node,
 	st->errors = atomic64_read(&link->errors);
 }
 
+#ifdef CONFIG_POPCORN_DEBUG
 /*
  * Fault injection: send @peer a record no correct producer writes (its
  * slot count runs past the ring), as a buggy or hostile kernel would.
@@ -571,6 +595,7 @@ int pcn_shm_inject_corrupt(unsigned int peer)
 	up_read(&pcn_shm.lock);
 	return err;
 }
+#endif
 
 static struct pcn_transport pcn_shm_transport = {
 	.name = "shm",
@@ -585,6 +610,7 @@ static struct pcn_transport pcn_shm_transport = {
 	.set_polling = pcn_shm_set_polling,
 	.wait = pcn_shm_wait,
 	.wake = pcn_shm_wake,
+	.rx_resume = pcn_shm_rx_resume,
 	.get_stats = pcn_shm_get_stats,
 };
 

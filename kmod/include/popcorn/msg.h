@@ -7,19 +7,30 @@
  * sent by one thread, whole, from 0 bytes to PCN_MSG_MAX_LEN; the core
  * splits large ones into fragments for the transport.
  *
- * Contexts: pcn_msg_send(), pcn_msg_rpc() and pcn_msg_broadcast() may sleep
- * (they wait for room in the transport). pcn_msg_alloc()/pcn_msg_post()
- * never sleep and may be used from any context.
+ * Contexts: the caller says whether a send may sleep. With GFP_KERNEL,
+ * pcn_msg_send() and its kin wait for room in the transport (up to a few
+ * seconds); with GFP_ATOMIC they never sleep, fail with -ENOSPC when the
+ * transport is full and with -EWOULDBLOCK for a message larger than one
+ * transport record. pcn_msg_rpc() always sleeps. pcn_msg_alloc() and
+ * pcn_msg_post() never sleep and may be used from any context.
  *
  * A handler registered with PCN_HANDLER_ATOMIC runs on the transport's
  * receive path (softirq, or a thread with bottom halves disabled): it
- * must not sleep, and what it sends is never waited for. Any other handler
- * runs in process context, on its node's ordered workqueue, with a copy of
- * the message, and may sleep.
+ * must not sleep, and replies with msg->gfp (GFP_ATOMIC there). If it
+ * cannot finish there (no room to reply, a reply too large to send
+ * without waiting), it returns -EAGAIN before doing anything, and is
+ * called again from process context with msg->gfp == GFP_KERNEL. Any other
+ * handler runs in process context, on its node's ordered workqueue, with
+ * a copy of the message, and may sleep.
+ *
+ * What a peer can make us hold is bounded: when a node's queue of copies
+ * for process context is full, its messages stay in the transport until
+ * the queue drains, so the back-pressure lands on the sender.
  */
 #ifndef _POPCORN_MSG_H
 #define _POPCORN_MSG_H
 
+#include <linux/gfp.h>
 #include <linux/types.h>
 #include <popcorn/wire.h>
 
@@ -35,9 +46,10 @@ struct pcn_msg {
 	u64 rpc_id;
 	u32 len;
 	void *payload;
+	gfp_t gfp;	/* what the handler may reply or allocate with */
 };
 
-typedef void (*pcn_msg_handler_t)(const struct pcn_msg *msg, void *priv);
+typedef int (*pcn_msg_handler_t)(const struct pcn_msg *msg, void *priv);
 
 #define PCN_HANDLER_ATOMIC	0x1
 
@@ -50,8 +62,8 @@ void pcn_msg_unregister(u16 type);
 int pcn_msg_self(void);
 bool pcn_node_is_up(int node);
 
-int pcn_msg_send(int node, u16 type, const void *buf, size_t len);
-int pcn_msg_broadcast(u16 type, const void *buf, size_t len);
+int pcn_msg_send(int node, u16 type, const void *buf, size_t len, gfp_t gfp);
+int pcn_msg_broadcast(u16 type, const void *buf, size_t len, gfp_t gfp);
 
 /*
  * Zero-copy send of up to pcn_msg_post_max(node) bytes: pcn_msg_alloc()
@@ -78,15 +90,21 @@ void pcn_msg_abort(struct pcn_msg_tx *tx);
  * Send a request and wait up to @timeout jiffies for its reply, copied into
  * @reply (at most *@reply_len bytes; *@reply_len is set to the reply's
  * length). Fails with -ETIMEDOUT, -EHOSTDOWN as soon as the node goes down,
- * -EMSGSIZE if the reply did not fit, or the errno the handler replied.
+ * -EMSGSIZE if the reply did not fit, -EINTR on a signal, -EINVAL for
+ * unknown @flags, or the errno the handler replied.
  */
 #define PCN_RPC_POLL	0x1	/* busy-poll for the reply instead of sleeping */
+#define PCN_RPC_F_ALL	PCN_RPC_POLL
 int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 		void *reply, size_t *reply_len, unsigned long timeout,
 		unsigned int flags);
 
-/* Answer a request from its handler; pcn_msg_reply_err() sends an errno. */
-int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len);
-int pcn_msg_reply_err(const struct pcn_msg *req, int err);
+/*
+ * Answer a request from its handler, usually with req->gfp;
+ * pcn_msg_reply_err() sends an errno.
+ */
+int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len,
+		  gfp_t gfp);
+int pcn_msg_reply_err(const struct pcn_msg *req, int err, gfp_t gfp);
 
 #endif /* _POPCORN_MSG_H */

@@ -51,6 +51,8 @@ struct pcn_transport {
 	void (*wait)(struct pcn_node *node, long timeout, struct completion *done);
 	/* Wake callers in wait(): an RPC of theirs finished elsewhere. */
 	void (*wake)(struct pcn_node *node);
+	/* The core takes records from @node again after refusing with -EBUSY. */
+	void (*rx_resume)(struct pcn_node *node);
 	void (*get_stats)(struct pcn_node *node, struct pcn_transport_stats *st);
 
 	struct list_head list;	/* private to the core */
@@ -74,8 +76,10 @@ void pcn_transport_link_down(struct pcn_node *node, int err);
  * max_record bytes the core may use, owned by the caller's receive path.
  * Called from a thread or from softirq; in softirq, -EAGAIN means the
  * record needs process context (a fragment, a large copy): leave it in
- * place and deliver it again from a thread. Otherwise the record is
- * consumed (a malformed one is counted and dropped) and 0 returned.
+ * place and deliver it again from a thread. -EBUSY means the core holds
+ * all it may for this node: leave the record in place, read nothing more
+ * from the node until rx_resume() (or a later retry). Otherwise the record
+ * is consumed (a malformed one is counted and dropped) and 0 returned.
  */
 int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 			  void *scratch);

@@ -37,6 +37,7 @@ enum pcn_msg_type {
 	PCN_MSG_ECHO = 3,	/* RPC: the reply is the request */
 	PCN_MSG_BENCH = 4,	/* counted and dropped */
 	PCN_MSG_BENCH_SYNC = 5,	/* RPC: replies once every BENCH before it was seen */
+	PCN_MSG_TEST_BARRIER = 63,	/* __le32 step; debug variant's test barrier */
 	PCN_MSG_FIRST_USER = 64,
 	PCN_MSG_MAX_TYPE = 1023,
 };

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test knobs of the debug variant (CONFIG_POPCORN_DEBUG), under
+ * /sys/kernel/debug/popcorn_msg/. They make this kernel behave as a buggy
+ * or hostile peer would, so tests can show the others survive it:
+ *
+ *   echo_drop    1: ignore echo requests (a peer that stops answering)
+ *   rx_stop      1: take nothing from any node (a peer that stops reading)
+ *   flood        "NODE TYPE COUNT SIZE": send COUNT requests of TYPE and
+ *                SIZE bytes, never reading the replies; waits for room as
+ *                any sender does, so it fails once the peer pushes back
+ *   hello_flood  "NODE COUNT": COUNT hellos, each with a new boot nonce
+ *   barrier      "NODE STEP": tell NODE we reached STEP, and wait (up to a
+ *                minute) until it says it reached STEP too
+ */
+#include <linux/debugfs.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "internal.h"
+
+bool pcn_debug_echo_drop;
+bool pcn_debug_rx_stop;
+
+#define PCN_BARRIER_TIMEOUT	(60 * HZ)
+#define PCN_BARRIER_RESEND	(HZ / 2)
+
+static u32 pcn_barrier_seen[PCN_MAX_NODES];
+static DECLARE_WAIT_QUEUE_HEAD(pcn_barrier_wq);
+
+/* Parse up to @n unsigned numbers written to a knob; how many were read. */
+static int pcn_debug_parse(const char __user *ubuf, size_t count, u32 *v, int n)
+{
+	char buf[64];
+	int got;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	got = sscanf(buf, "%u %u %u %u", &v[0], &v[1], &v[2], &v[3]);
+	return got == n ? 0 : -EINVAL;
+}
+
+/* Run @fn on node @id with the node table held, as the core's senders do. */
+static int pcn_debug_on_node(u32 id, int (*fn)(struct pcn_node *, u32 *),
+			     u32 *args)
+{
+	struct pcn_node *node;
+	int idx, err;
+
+	idx = srcu_read_lock(&pcn_node_srcu);
+	node = pcn_node_get(id);
+	err = node ? fn(node, args) : -ENOENT;
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	return err;
+}
+
+static int pcn_debug_flood(struct pcn_node *node, u32 *a)
+{
+	u32 type = a[1], count = a[2], size = a[3], i;
+	void *buf;
+	int err = 0;
+
+	if (type > PCN_MSG_MAX_TYPE || size > PCN_MSG_MAX_LEN)
+		return -EINVAL;
+	buf = kvzalloc(size ?: 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	/* RPC id 0 is never waited for: the replies are dropped unread. */
+	for (i = 0; i < count && !err; i++) {
+		err = pcn_send(node, type, PCN_MSG_F_REQUEST, 0, buf, size,
+			       GFP_KERNEL);
+		if (!err && signal_pending(current))
+			err = -EINTR;
+	}
+	kvfree(buf);
+	return err;
+}
+
+static int pcn_debug_hello_flood(struct pcn_node *node, u32 *a)
+{
+	u32 i;
+	int err = 0;
+
+	for (i = 0; i < a[1] && !err; i++) {
+		err = pcn_send_hello(node, 0, get_random_u64());
+		if (err == -ENOSPC) {
+			err = 0;
+			cond_resched();
+		}
+		if (!err && signal_pending(current))
+			err = -EINTR;
+	}
+	return err;
+}
+
+static int pcn_barrier_handler(const struct pcn_msg *msg, void *priv)
+{
+	__le32 step;
+
+	if (msg->len != sizeof(step))
+		return 0;
+	memcpy(&step, msg->payload, sizeof(step));
+	WRITE_ONCE(pcn_barrier_seen[msg->src],
+		   max(READ_ONCE(pcn_barrier_seen[msg->src]), le32_to_cpu(step)));
+	wake_up_all(&pcn_barrier_wq);
+	return 0;
+}
+
+static bool pcn_barrier_reached(u32 node, u32 step)
+{
+	return READ_ONCE(pcn_barrier_seen[node]) >= step;
+}
+
+/* Resend while waiting: the peer may not be up yet, or have missed it. */
+static int pcn_debug_barrier(u32 node, u32 step)
+{
+	unsigned long deadline = jiffies + PCN_BARRIER_TIMEOUT;
+	__le32 s = cpu_to_le32(step);
+	long left;
+
+	if (node >= PCN_MAX_NODES)
+		return -EINVAL;
+	for (;;) {
+		pcn_msg_send(node, PCN_MSG_TEST_BARRIER, &s, sizeof(s), GFP_KERNEL);
+		left = wait_event_interruptible_timeout(pcn_barrier_wq,
+							pcn_barrier_reached(node, step),
+							PCN_BARRIER_RESEND);
+		if (left > 0)
+			break;
+		if (left < 0)
+			return left;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+	}
+	/* Our last word may have been lost: say it once more. */
+	pcn_msg_send(node, PCN_MSG_TEST_BARRIER, &s, sizeof(s), GFP_KERNEL);
+	return 0;
+}
+
+static ssize_t flood_write(struct file *file, const char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	u32 a[4];
+	int err;
+
+	err = pcn_debug_parse(ubuf, count, a, 4);
+	if (!err)
+		err = pcn_debug_on_node(a[0], pcn_debug_flood, a);
+	return err ? err : count;
+}
+
+static ssize_t hello_flood_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	u32 a[4];
+	int err;
+
+	err = pcn_debug_parse(ubuf, count, a, 2);
+	if (!err)
+		err = pcn_debug_on_node(a[0], pcn_debug_hello_flood, a);
+	return err ? err : count;
+}
+
+static ssize_t barrier_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	u32 a[4];
+	int err;
+
+	err = pcn_debug_parse(ubuf, count, a, 2);
+	if (!err)
+		err = pcn_debug_barrier(a[0], a[1]);
+	return err ? err : count;
+}
+
+static const struct file_operations flood_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = flood_write,
+};
+
+static const struct file_operations hello_flood_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = hello_flood_write,
+};
+
+static const struct file_operations barrier_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = barrier_write,
+};
+
+int pcn_debug_init(struct dentry *dir)
+{
+	debugfs_create_bool("echo_drop", 0600, dir, &pcn_debug_echo_drop);
+	debugfs_create_bool("rx_stop", 0600, dir, &pcn_debug_rx_stop);
+	debugfs_create_file("flood", 0200, dir, NULL, &flood_fops);
+	debugfs_create_file("hello_flood", 0200, dir, NULL, &hello_flood_fops);
+	debugfs_create_file("barrier", 0200, dir, NULL, &barrier_fops);
+	return pcn_msg_register(PCN_MSG_TEST_BARRIER, pcn_barrier_handler, NULL,
+				PCN_HANDLER_ATOMIC);
+}
+
+void pcn_debug_exit(void)
+{
+	pcn_msg_unregister(PCN_MSG_TEST_BARRIER);
+}
