@@ -4,6 +4,7 @@
 # make modules       modules for KDIR (default: Debian 12's 6.1 cloud headers)
 # make modules-matrix  modules for 6.1 and 6.12, warnings are errors
 # make test          host tests, then guest tests on both kernels
+# make test-debug    guest tests on the debug kernel (KASAN, lockdep, kmemleak)
 # make demo          boot three kernels that message each other
 # make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
 
@@ -28,13 +29,16 @@ LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: all modules modules-matrix test-modules bench-msg bins guest-tools test test-host test-guest \
-	demo shell checkpatch clean
+.PHONY: all modules modules-matrix check-release test-modules bench-msg bins guest-tools test \
+	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch clean
 
 all: modules bins guest-tools
 
-# build/<name>/ is named after the tree: linux-headers-6.1.0-56-cloud-amd64 -> 6.1.0-56-cloud-amd64
-kernelname = $(patsubst linux-headers-%,%,$(notdir $(abspath $(1))))
+# build/<dir>/<release>/ is named by the release the tree builds for (the
+# vermagic of its modules, uname -r of its kernel), whatever the tree's
+# directory is called. Debian's 6.1 headers have a kernel.release that
+# differs from it; utsrelease.h is right in every tree.
+kernelname = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(1)/include/generated/utsrelease.h)
 
 # Out-of-tree builds write objects beside the sources, so each kernel gets
 # its own copy of the tree under build/<release>/ and builds there.
@@ -42,7 +46,7 @@ kernelname = $(patsubst linux-headers-%,%,$(notdir $(abspath $(1))))
 # $(4): build/<dir> for the .ko files, $(5): kbuild flags
 define build_modules
 	@test -d "$(1)" || { echo "no kernel tree at '$(1)': run .ci/setup or pass KDIR=" >&2; exit 1; }
-	@rel=$(call kernelname,$(1)); dst=$(BUILD)/$(4)-src/$$rel; \
+	@rel=$(call kernelname,$(1)); test -n "$$rel" || exit 1; dst=$(BUILD)/$(4)-src/$$rel; \
 	mkdir -p $$dst && (cd $(2) && cp -a --update --parents $(3) $$dst/) && \
 	$(MAKE) -C $(1) M=$$dst $(5) modules && \
 	mkdir -p $(BUILD)/$(4)/$$rel && cp $$dst/*.ko $(BUILD)/$(4)/$$rel/
@@ -51,9 +55,24 @@ endef
 modules:
 	$(call build_modules,$(KDIR),.,$(KMOD_SRC),modules,)
 
+# Both kernels, both variants: the modules people load (build/modules/)
+# and the debug variant with test hooks that the guests load
+# (build/modules-debug/).
+DEBUG_FLAGS := CONFIG_POPCORN_DEBUG=y
 modules-matrix:
 	$(call build_modules,$(KDIR_61),$(CURDIR),$(KMOD_SRC),modules,KCFLAGS=-Werror W=1)
 	$(call build_modules,$(KDIR_612),$(CURDIR),$(KMOD_SRC),modules,KCFLAGS=-Werror W=1)
+	$(call build_modules,$(KDIR_61),$(CURDIR),$(KMOD_SRC),modules-debug,$(DEBUG_FLAGS) KCFLAGS=-Werror W=1)
+	$(call build_modules,$(KDIR_612),$(CURDIR),$(KMOD_SRC),modules-debug,$(DEBUG_FLAGS) KCFLAGS=-Werror W=1)
+	@$(MAKE) --no-print-directory check-release
+
+# The modules people load carry none of the debug variant's hooks.
+DEBUG_SYMBOLS := pcn_debug_|pcn_shm_inject|pcn_doorbell_bench|pcn_shm_debug_
+check-release:
+	@for ko in $(BUILD)/modules/*/popcorn_*.ko; do \
+		if nm "$$ko" | grep -E ' ($(DEBUG_SYMBOLS))'; then \
+			echo "$$ko: debug hooks in a release module" >&2; exit 1; fi; \
+	done; echo "release modules: no debug hooks"
 
 # Modules that exist only for guest tests, e.g. one that splats on purpose.
 SPLAT_SRC := Kbuild popcorn_splat.c
@@ -68,9 +87,14 @@ $(BUILD)/bin/%: $(GO_SRC)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$(if $(filter popcorn-vm,$*),tests/vm/cmd,ctl/cmd)/$*
 
 # Static helpers that run inside guests.
-guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor
+guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor \
+	$(BUILD)/guest/shm-atomic
 
 $(BUILD)/guest/shm-floor: tests/bench/shm-floor.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Werror -o $@ $<
+
+$(BUILD)/guest/shm-atomic: tests/guest/shm_atomic.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror -o $@ $<
 
@@ -85,6 +109,16 @@ $(BUILD)/guest/%_test: tests/guest/%_test.c api/uapi/linux/popcorn.h $(LINUX_SRC
 		-I$(LINUX_SRC)/tools/testing/selftests -o $@ $<
 
 test: test-host test-guest
+
+# Every guest suite on the debug kernel (KASAN, lockdep, kmemleak), built
+# once from linux-source-6.1 and cached by its config's hash.
+test-debug: bins guest-tools
+	@kdir=$$(tests/vm/debug-kernel/build.sh) && \
+		$(MAKE) --no-print-directory modules-debug-kernel KDIR_DEBUG=$$kdir
+	$(VM) $(VM_FLAGS) test --kernel debug
+
+modules-debug-kernel:
+	$(call build_modules,$(KDIR_DEBUG),$(CURDIR),$(KMOD_SRC),modules-debug,$(DEBUG_FLAGS) KCFLAGS=-Werror W=1)
 
 test-host: checkpatch
 	$(GO) vet ./...
@@ -106,7 +140,7 @@ bench-msg: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch >/dev/null
 	@echo "setup host: $$(nproc) CPUs, $$(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n1), QEMU TCG"
 	@echo "setup guests: 2 x kernel $(KERNEL), 1 vCPU each pinned to host CPUs 0 and 1, 16 MiB window"
-	@$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
+	@set -o pipefail; $(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
 		--shm-size 16777216 --script bench_msg.sh --timeout 10m | \
 		sed -n 's/^    # \(msg .*\|doorbell .*\|guest .*\)/\1/p'
 

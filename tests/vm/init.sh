@@ -45,6 +45,33 @@ for dev in /sys/class/net/*; do
 	esac
 done
 
+# On the debug kernel, leaks from before the test (boot) are not the test's.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+[ -w "$KMEMLEAK" ] && echo clear > "$KMEMLEAK"
+
+# debug_verdict: what the debug kernel saw that the console scan cannot:
+# leaks (kmemleak reports objects older than 5 s) and taints other than
+# O and E (our modules are out of tree and unsigned).
+debug_verdict() {
+	bad=0
+	if [ -w "$KMEMLEAK" ]; then
+		sleep 6
+		echo scan > "$KMEMLEAK"
+		leaks=$(cat "$KMEMLEAK")
+		if [ -n "$leaks" ]; then
+			echo "# kmemleak:"
+			echo "$leaks" | sed 's/^/# /'
+			bad=1
+		fi
+	fi
+	taint=$(cat /proc/sys/kernel/tainted)
+	if [ $((taint & ~(4096 | 8192))) -ne 0 ]; then
+		echo "# kernel tainted: $taint"
+		bad=1
+	fi
+	return $bad
+}
+
 cd /tests
 case "$POPCORN_TEST" in
 shell)
@@ -59,6 +86,7 @@ idle)
 	set -o pipefail
 	sh "./$POPCORN_TEST" 2>&1 | tee /dev/ttyS1
 	rc=$?
+	debug_verdict 2>&1 | tee /dev/ttyS1 || rc=1
 	;;
 esac
 sync

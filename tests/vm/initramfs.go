@@ -149,10 +149,10 @@ func moduleDepends(ko []byte) []string {
 	return strings.Split(string(m[1]), ",")
 }
 
-// addOurModules puts build/modules/<release>/*.ko in /lib/popcorn and the
-// test-only modules in /lib/popcorn-test.
+// addOurModules puts build/modules-debug/<release>/*.ko (the variant with
+// test hooks) in /lib/popcorn and the test-only modules in /lib/popcorn-test.
 func (ir Initramfs) addOurModules(c *cpioWriter) error {
-	if err := ir.copyGlob(c, filepath.Join(ir.BuildDir, "modules", ir.Kernel.Release, "*.ko"), "lib/popcorn"); err != nil {
+	if err := ir.copyGlob(c, filepath.Join(ModulesDir(ir.BuildDir), ir.Kernel.Release, "*.ko"), "lib/popcorn"); err != nil {
 		return err
 	}
 	return ir.copyGlob(c, filepath.Join(ir.BuildDir, "modules-test", ir.Kernel.Release, "*.ko"), "lib/popcorn-test")

@@ -19,10 +19,23 @@ func (k Kernel) Image() string { return filepath.Join(k.Root, "boot", "vmlinuz-"
 
 func (k Kernel) ModuleDir() string { return filepath.Join(k.Root, "lib", "modules", k.Release) }
 
-// Series is the "6.1" or "6.12" a person names a kernel by.
+// Series is the "6.1" or "6.12" a person names a kernel by; "debug" for
+// the rig's debug kernel (tests/vm/debug-kernel).
 func (k Kernel) Series() string { return series(k.Release) }
 
+// Debug tells the rig's debug kernel (KASAN, lockdep, kmemleak) from
+// Debian's.
+func (k Kernel) Debug() bool { return isDebug(k.Release) }
+
+// debugSuffix is CONFIG_LOCALVERSION of tests/vm/debug-kernel/config.
+const debugSuffix = "-pcn-debug"
+
+func isDebug(release string) bool { return strings.HasSuffix(release, debugSuffix) }
+
 func series(release string) string {
+	if isDebug(release) {
+		return "debug"
+	}
 	parts := strings.SplitN(release, ".", 3)
 	if len(parts) < 2 {
 		return release
@@ -34,10 +47,14 @@ func series(release string) string {
 	return parts[0] + "." + minor
 }
 
+// ModulesDir holds, per release, the debug variant of our modules that
+// the guests load (make modules-matrix).
+func ModulesDir(buildDir string) string { return filepath.Join(buildDir, "modules-debug") }
+
 // Releases lists the kernel releases our modules were built for, from
-// build/modules/<release>/; those are the kernels the rig boots.
+// build/modules-debug/<release>/; those are the kernels the rig boots.
 func Releases(buildDir string) ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(buildDir, "modules"))
+	ents, err := os.ReadDir(ModulesDir(buildDir))
 	if err != nil {
 		return nil, fmt.Errorf("no modules built (run make modules-matrix): %w", err)
 	}
@@ -52,10 +69,14 @@ func Releases(buildDir string) ([]string, error) {
 }
 
 // Fetch downloads and unpacks linux-image-<release> unless it is cached.
+// The debug kernel is never downloaded: tests/vm/debug-kernel builds it.
 func Fetch(cacheDir, release string) (Kernel, error) {
 	k := Kernel{Release: release, Root: filepath.Join(cacheDir, release)}
 	if _, err := os.Stat(k.Image()); err == nil {
 		return k, nil
+	}
+	if isDebug(release) {
+		return k, fmt.Errorf("debug kernel %s is not built (run tests/vm/debug-kernel/build.sh)", release)
 	}
 	tmp, err := os.MkdirTemp(cacheDir, ".fetch-")
 	if err != nil {
