@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Generic netlink family "popcorn": nodes, ping, bench, stats and node
- * events. The attribute tree is in api/uapi/linux/popcorn.h.
+ * events. Documentation/netlink/specs/popcorn.yaml describes it; the UAPI
+ * header api/uapi/linux/popcorn.h is generated from that spec.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -22,15 +23,36 @@ static struct netlink_range_validation pcn_bench_count_range = {
 	.min = 1, .max = 1000000,
 };
 
-static const struct nla_policy pcn_nl_policy[POPCORN_A_MAX + 1] = {
-	[POPCORN_A_NODE_ID] = NLA_POLICY_MAX(NLA_U32, PCN_MAX_NODES - 1),
+/*
+ * Each operation accepts only its own attributes (as
+ * Documentation/netlink/specs/popcorn.yaml lists them): anything else is
+ * refused by strict validation, an attribute above the op's maxattr as
+ * unknown, one below it that the op does not take as unsupported.
+ */
+#define PCN_NL_NODE_ID	NLA_POLICY_MAX(NLA_U32, PCN_MAX_NODES - 1)
+
+static const struct nla_policy pcn_nl_node_add_policy[POPCORN_A_NODE_ENDPOINT + 1] = {
+	[POPCORN_A_NODE_ID] = PCN_NL_NODE_ID,
 	[POPCORN_A_NODE_SELF] = { .type = NLA_FLAG },
 	[POPCORN_A_NODE_TRANSPORT] = { .type = NLA_NUL_STRING, .len = 15 },
 	[POPCORN_A_NODE_ENDPOINT] = { .type = NLA_NUL_STRING, .len = 63 },
+};
+
+/* node-del, and node-get: do takes the id, dump nothing (ignored). */
+static const struct nla_policy pcn_nl_node_id_policy[POPCORN_A_NODE_ID + 1] = {
+	[POPCORN_A_NODE_ID] = PCN_NL_NODE_ID,
+};
+
+static const struct nla_policy pcn_nl_ping_policy[POPCORN_A_PING_POLL + 1] = {
+	[POPCORN_A_NODE_ID] = PCN_NL_NODE_ID,
 	[POPCORN_A_PING_COUNT] = NLA_POLICY_RANGE(NLA_U32, 1, POPCORN_PING_MAX_COUNT),
 	[POPCORN_A_PING_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcn_size_range),
 	[POPCORN_A_PING_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcn_timeout_range),
 	[POPCORN_A_PING_POLL] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy pcn_nl_bench_policy[POPCORN_A_BENCH_SIZE + 1] = {
+	[POPCORN_A_NODE_ID] = PCN_NL_NODE_ID,
 	[POPCORN_A_BENCH_COUNT] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcn_bench_count_range),
 	[POPCORN_A_BENCH_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcn_size_range),
 };
@@ -349,30 +371,45 @@ static int pcn_nl_bench(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/*
+ * Per-op policies with struct genl_ops (Linux 6.1 has no split ops). An op
+ * without one (stats-get) gets the core's reject-all policy: resv_start_op
+ * is 0, so every op is held to the strict rules.
+ */
 static const struct genl_ops pcn_nl_ops[] = {
 	{
 		.cmd = POPCORN_CMD_NODE_ADD,
 		.doit = pcn_nl_node_add,
+		.policy = pcn_nl_node_add_policy,
+		.maxattr = ARRAY_SIZE(pcn_nl_node_add_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = POPCORN_CMD_NODE_DEL,
 		.doit = pcn_nl_node_del,
+		.policy = pcn_nl_node_id_policy,
+		.maxattr = ARRAY_SIZE(pcn_nl_node_id_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = POPCORN_CMD_NODE_GET,
 		.doit = pcn_nl_node_get,
 		.dumpit = pcn_nl_node_dump,
+		.policy = pcn_nl_node_id_policy,
+		.maxattr = ARRAY_SIZE(pcn_nl_node_id_policy) - 1,
 	},
 	{
 		.cmd = POPCORN_CMD_PING,
 		.doit = pcn_nl_ping,
+		.policy = pcn_nl_ping_policy,
+		.maxattr = ARRAY_SIZE(pcn_nl_ping_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = POPCORN_CMD_BENCH,
 		.doit = pcn_nl_bench,
+		.policy = pcn_nl_bench_policy,
+		.maxattr = ARRAY_SIZE(pcn_nl_bench_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
@@ -384,8 +421,6 @@ static const struct genl_ops pcn_nl_ops[] = {
 static struct genl_family pcn_family __ro_after_init = {
 	.name = POPCORN_FAMILY_NAME,
 	.version = POPCORN_FAMILY_VERSION,
-	.maxattr = POPCORN_A_MAX,
-	.policy = pcn_nl_policy,
 	.module = THIS_MODULE,
 	/* A long ping must not hold every generic netlink family's mutex. */
 	.parallel_ops = true,

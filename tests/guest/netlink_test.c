@@ -22,6 +22,7 @@ struct nl {
 	uint16_t family;
 	uint32_t seq;
 	char extack[256];
+	int bad_attr;	/* offset of the attribute extack blames, or -1 */
 };
 
 static struct nlattr *put_attr(struct nlmsghdr *nh, uint16_t type,
@@ -53,13 +54,14 @@ static struct nlmsghdr *start(char *buf, uint16_t type, uint8_t cmd,
 	return nh;
 }
 
-/* Send, then read until the ack: 0 or -errno; the extack text is kept. */
+/* Send, then read until the ack: 0 or -errno; the extack is kept. */
 static int transact(struct nl *nl, struct nlmsghdr *nh, char *reply)
 {
 	char buf[BUF_SIZE];
 	ssize_t n;
 
 	nl->extack[0] = '\0';
+	nl->bad_attr = -1;
 	if (send(nl->fd, nh, nh->nlmsg_len, 0) < 0)
 		return -errno;
 	for (;;) {
@@ -73,6 +75,8 @@ static int transact(struct nl *nl, struct nlmsghdr *nh, char *reply)
 			struct nlattr *a;
 			int len;
 
+			if (r->nlmsg_type == NLMSG_DONE)	/* a dump that ran */
+				return *(int *)NLMSG_DATA(r);
 			if (r->nlmsg_type != NLMSG_ERROR) {
 				if (reply)
 					memcpy(reply, r, r->nlmsg_len);
@@ -92,6 +96,8 @@ static int transact(struct nl *nl, struct nlmsghdr *nh, char *reply)
 				if (a->nla_type == NLMSGERR_ATTR_MSG)
 					snprintf(nl->extack, sizeof(nl->extack), "%s",
 						 (char *)a + NLA_HDRLEN);
+				else if (a->nla_type == NLMSGERR_ATTR_OFFS)
+					nl->bad_attr = *(uint32_t *)((char *)a + NLA_HDRLEN);
 			return e->error;
 		}
 	}
@@ -205,6 +211,64 @@ TEST_F(popcorn, ping_size_out_of_range)
 	put_attr(nh, POPCORN_A_PING_SIZE, &size, sizeof(size));
 	EXPECT_EQ(-ERANGE, transact(&self->nl, nh, NULL));
 	EXPECT_STRNE("", self->nl.extack);
+}
+
+/* Offset of an attribute in its request, as extack reports it. */
+static int offset(struct nlmsghdr *nh, struct nlattr *a)
+{
+	return (char *)a - (char *)nh;
+}
+
+/*
+ * Each operation accepts only its own attributes: an attribute another op
+ * takes is refused, and extack points at it.
+ */
+TEST_F(popcorn, attribute_of_another_op_refused)
+{
+	char buf[BUF_SIZE];
+	uint32_t id = 5, count = 1;
+	struct nlmsghdr *nh = start(buf, self->nl.family, POPCORN_CMD_NODE_DEL, 0,
+				    ++self->nl.seq);
+	struct nlattr *bad;
+
+	put_attr(nh, POPCORN_A_NODE_ID, &id, sizeof(id));
+	bad = put_attr(nh, POPCORN_A_PING_COUNT, &count, sizeof(count));
+	EXPECT_EQ(-EINVAL, transact(&self->nl, nh, NULL));
+	EXPECT_EQ(offset(nh, bad), self->nl.bad_attr);
+	EXPECT_STRNE("", self->nl.extack);
+	/* Without it, the same request reaches the operation. */
+	EXPECT_EQ(-ENOENT, request(&self->nl, POPCORN_CMD_NODE_DEL,
+				   POPCORN_A_NODE_ID, &id, sizeof(id)));
+}
+
+/* Below the op's highest attribute, one it does not take is refused too. */
+TEST_F(popcorn, ping_refuses_node_self)
+{
+	char buf[BUF_SIZE];
+	uint32_t id = 1;
+	struct nlmsghdr *nh = start(buf, self->nl.family, POPCORN_CMD_PING, 0,
+				    ++self->nl.seq);
+	struct nlattr *bad;
+
+	put_attr(nh, POPCORN_A_NODE_ID, &id, sizeof(id));
+	bad = put_attr(nh, POPCORN_A_NODE_SELF, NULL, 0);
+	EXPECT_EQ(-EINVAL, transact(&self->nl, nh, NULL));
+	EXPECT_EQ(offset(nh, bad), self->nl.bad_attr);
+	EXPECT_STRNE("", self->nl.extack);
+}
+
+/* stats-get takes no attribute at all. */
+TEST_F(popcorn, stats_dump_refuses_attributes)
+{
+	char buf[BUF_SIZE];
+	uint32_t id = 1;
+	struct nlmsghdr *nh = start(buf, self->nl.family, POPCORN_CMD_STATS_GET,
+				    NLM_F_DUMP, ++self->nl.seq);
+	struct nlattr *bad;
+
+	bad = put_attr(nh, POPCORN_A_NODE_ID, &id, sizeof(id));
+	EXPECT_EQ(-EINVAL, transact(&self->nl, nh, NULL));
+	EXPECT_EQ(offset(nh, bad), self->nl.bad_attr);
 }
 
 TEST_F(popcorn, unknown_node)
