@@ -5,6 +5,7 @@
  * header api/uapi/linux/popcorn.h is generated from that spec.
  */
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <uapi/linux/popcorn.h>
@@ -84,6 +85,23 @@ static int pcn_nl_node_id(struct genl_info *info, int *id)
 		return -EINVAL;
 	*id = nla_get_u32(info->attrs[POPCORN_A_NODE_ID]);
 	return 0;
+}
+
+/* A signal stopped the operation (ping and bench stop on any). */
+static bool pcn_nl_signalled(int err)
+{
+	return err == -EINTR || err == -ERESTARTSYS;
+}
+
+/*
+ * Netlink acks no request that fails with -EINTR (netlink_rcv_skb() takes
+ * it for a dump that started), and -ERESTARTSYS must not reach user space:
+ * a caller that handled the signal and waits for the answer gets this one.
+ */
+static int pcn_nl_interrupted(struct genl_info *info)
+{
+	NL_SET_ERR_MSG(info->extack, "interrupted");
+	return -ECANCELED;
 }
 
 static u32 pcn_nl_u32(struct genl_info *info, int attr, u32 def)
@@ -312,9 +330,19 @@ static int pcn_nl_ping(struct sk_buff *skb, struct genl_info *info)
 		goto err_free;
 	}
 	for (i = 0; i < count; i++) {
+		/*
+		 * Any signal ends the loop: Ctrl-C, or the one popcornctl
+		 * sends to this thread when its context ends.
+		 */
+		if (signal_pending(current)) {
+			err = pcn_nl_interrupted(info);
+			goto err_free;
+		}
 		err = pcn_ping(id, size, timeout, poll, &ns);
 		if (err) {
-			if (err == -EBADMSG)
+			if (pcn_nl_signalled(err))
+				err = pcn_nl_interrupted(info);
+			else if (err == -EBADMSG)
 				NL_SET_ERR_MSG(info->extack, "echo came back different");
 			else
 				NL_SET_ERR_MSG(info->extack, "ping failed");
@@ -322,10 +350,6 @@ static int pcn_nl_ping(struct sk_buff *skb, struct genl_info *info)
 		}
 		if (nla_put_u64_64bit(msg, POPCORN_A_PING_SAMPLE_NS, ns, POPCORN_A_PAD)) {
 			err = -EMSGSIZE;
-			goto err_free;
-		}
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
 			goto err_free;
 		}
 	}
@@ -351,6 +375,8 @@ static int pcn_nl_bench(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	err = pcn_bench(id, count, size, &bytes, &nsec);
 	if (err) {
+		if (pcn_nl_signalled(err))
+			return pcn_nl_interrupted(info);
 		if (err == -EPROTO)
 			NL_SET_ERR_MSG(info->extack, "messages were lost");
 		else

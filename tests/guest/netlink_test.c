@@ -2,15 +2,19 @@
 /*
  * The popcorn generic netlink family refuses bad requests with the right
  * errno and a message a person can read (extack). Runs where popcorn_msg
- * is loaded, as root; one test drops privileges.
+ * is loaded, as root; one test drops privileges. With PCN_PEER set to the
+ * id of a node that is up, a signal stops a long ping to it.
  */
 #include <errno.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/popcorn.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -330,6 +334,39 @@ TEST_F(popcorn, unprivileged_write_refused)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/*
+ * A ping far too long to finish (10000 round trips of 1 MiB) stops when
+ * a signal that the process handles arrives, and the answer still comes:
+ * ECANCELED, "interrupted".
+ */
+TEST_F(popcorn, ping_stops_on_signal)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval soon = { .it_value.tv_usec = 300000 };
+	uint32_t count = POPCORN_PING_MAX_COUNT, size = 1 << 20, ms = 10000;
+	const char *peer = getenv("PCN_PEER");
+	char buf[BUF_SIZE];
+	struct nlmsghdr *nh;
+	uint32_t id;
+
+	if (!peer || !*peer)
+		SKIP(return, "PCN_PEER: no peer node to ping");
+	id = atoi(peer);
+	nh = start(buf, self->nl.family, POPCORN_CMD_PING, 0, ++self->nl.seq);
+	put_attr(nh, POPCORN_A_NODE_ID, &id, sizeof(id));
+	put_attr(nh, POPCORN_A_PING_COUNT, &count, sizeof(count));
+	put_attr(nh, POPCORN_A_PING_SIZE, &size, sizeof(size));
+	put_attr(nh, POPCORN_A_PING_TIMEOUT_MS, &ms, sizeof(ms));
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &soon, NULL));
+	EXPECT_EQ(-ECANCELED, transact(&self->nl, nh, NULL));
+	EXPECT_STREQ("interrupted", self->nl.extack);
 }
 
 TEST_HARNESS_MAIN

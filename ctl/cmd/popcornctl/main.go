@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,11 +14,16 @@ import (
 )
 
 func main() {
+	// Ctrl-C or SIGTERM cancels the command's context: a running ping or
+	// bench stops in the kernel and popcornctl says "interrupted".
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cli.NewRootCmd(pcnl.Dial).ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "popcornctl:", err)
 		stop()
+		if errors.Is(err, pcnl.ErrInterrupted) {
+			os.Exit(130) // as a shell reports a command that SIGINT ended
+		}
 		os.Exit(1)
 	}
 }

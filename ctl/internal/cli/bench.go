@@ -25,7 +25,7 @@ func newBenchCmd(o *options) *cobra.Command {
 				return fmt.Errorf("size 0..%d and count >= 1, please", api.MsgMaxLen)
 			}
 			return o.withClient(func(cl *pcnl.Client) error {
-				r, err := cl.Bench(id, count, size)
+				r, err := cl.Bench(cmd.Context(), id, count, size)
 				if err != nil {
 					return err
 				}

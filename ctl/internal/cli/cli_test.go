@@ -2,11 +2,18 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/genetlink/genltest"
+	"github.com/mdlayher/netlink"
+
+	"github.com/popcorn-kernel/popcorn/api"
 	"github.com/popcorn-kernel/popcorn/ctl/internal/pcnl"
 )
 
@@ -77,5 +84,28 @@ func TestPrintJSON(t *testing.T) {
 	var nodes []pcnl.Node
 	if err := json.Unmarshal(out.Bytes(), &nodes); err != nil || len(nodes) != 1 || !nodes[0].Up {
 		t.Fatalf("json %q: %v", out.String(), err)
+	}
+}
+
+// The command's context reaches the client: with it cancelled (Ctrl-C
+// before the request went out), ping and bench send nothing.
+func TestPingAndBenchTakeTheCommandContext(t *testing.T) {
+	family := genetlink.Family{ID: 33, Name: api.FamilyName, Version: api.FamilyVersion}
+	dial := func() (*pcnl.Client, error) {
+		return pcnl.New(genltest.Dial(genltest.ServeFamily(family,
+			func(req genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+				t.Errorf("command %d sent", req.Header.Command)
+				return nil, nil
+			})))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, args := range [][]string{{"ping", "1", "-c", "5"}, {"bench", "1"}} {
+		cmd := NewRootCmd(dial)
+		cmd.SetArgs(args)
+		cmd.SetOut(&bytes.Buffer{})
+		if err := cmd.ExecuteContext(ctx); !errors.Is(err, pcnl.ErrInterrupted) {
+			t.Errorf("%v: %v, want interrupted", args, err)
+		}
 	}
 }

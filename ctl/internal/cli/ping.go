@@ -68,7 +68,7 @@ func newPingCmd(o *options) *cobra.Command {
 				return fmt.Errorf("size %d: want 0..%d", size, api.MsgMaxLen)
 			}
 			return o.withClient(func(cl *pcnl.Client) error {
-				samples, err := cl.Ping(id, pcnl.PingOptions{Count: count, Size: size, Timeout: timeout, Poll: poll})
+				samples, err := cl.Ping(cmd.Context(), id, pcnl.PingOptions{Count: count, Size: size, Timeout: timeout, Poll: poll})
 				if err != nil {
 					return err
 				}

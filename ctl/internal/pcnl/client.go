@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/popcorn-kernel/popcorn/api"
 )
@@ -19,20 +21,27 @@ import (
 // not loaded.
 var ErrNotLoaded = errors.New("popcorn_msg is not loaded (no generic netlink family \"popcorn\"); insmod popcorn_msg.ko")
 
+// ErrInterrupted means the caller's context ended a request (Ctrl-C).
+var ErrInterrupted = errors.New("interrupted")
+
 // Conn is what Client needs of a generic netlink socket; genltest fakes it.
 type Conn interface {
 	GetFamily(name string) (genetlink.Family, error)
 	Execute(m genetlink.Message, family uint16, flags netlink.HeaderFlags) ([]genetlink.Message, error)
 	JoinGroup(group uint32) error
 	Receive() ([]genetlink.Message, []netlink.Message, error)
+	SetDeadline(t time.Time) error
 	SetReadDeadline(t time.Time) error
 	Close() error
 }
 
-// Client is a connection to the family.
+// Client is a connection to the family. Once a request was interrupted,
+// the connection may still hold its late answer: close the client.
 type Client struct {
 	c      Conn
 	family genetlink.Family
+	// interrupt signals the thread with id tid; tests replace it.
+	interrupt func(tid int)
 }
 
 // Dial opens a generic netlink socket and looks the family up.
@@ -61,7 +70,7 @@ func New(c Conn) (*Client, error) {
 		return nil, fmt.Errorf("kernel speaks %s version %d, this tool version %d",
 			api.FamilyName, f.Version, api.FamilyVersion)
 	}
-	return &Client{c: c, family: f}, nil
+	return &Client{c: c, family: f, interrupt: signalThread}, nil
 }
 
 // Close closes the socket.
@@ -100,6 +109,59 @@ func (cl *Client) execute(op string, cmd uint8, flags netlink.HeaderFlags, enc f
 		return nil, wrapErr(op, err)
 	}
 	return msgs, nil
+}
+
+// interruptEvery is how often a cancelled request's thread is signalled
+// until the request returns: a signal that lands before the thread enters
+// the kernel is spent in user space.
+const interruptEvery = 20 * time.Millisecond
+
+// executeCtx is execute for requests that run long in the kernel (ping,
+// bench), cancelled with ctx.
+//
+// The kernel runs a generic netlink request inside the sendmsg(2) of the
+// thread that sent it, so neither a deadline nor closing the socket stops
+// it, and a process-wide SIGINT may well go to another thread. So the
+// request runs on a thread of its own, which is signalled when ctx ends:
+// the kernel's loops stop on a pending signal and fail the request with
+// ECANCELED. The signal is SIGURG, which the Go runtime takes already (for
+// preemption) and ignores when it is not for it.
+func (cl *Client) executeCtx(ctx context.Context, op string, cmd uint8, enc func(*netlink.AttributeEncoder)) ([]genetlink.Message, error) {
+	if ctx.Err() != nil {
+		return nil, &Error{Op: op, Err: ErrInterrupted}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	done := make(chan struct{})
+	signalled := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(signalled)
+		// Whatever the kernel answers, the caller waits no longer.
+		cl.c.SetDeadline(time.Now())
+		t := time.NewTicker(interruptEvery)
+		defer t.Stop()
+		for {
+			cl.interrupt(tid)
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	msgs, err := cl.execute(op, cmd, 0, enc)
+	close(done)
+	if !stop() {
+		// No signal may reach this thread once it is unlocked.
+		<-signalled
+		return nil, &Error{Op: op, Err: ErrInterrupted}
+	}
+	return msgs, err
+}
+
+func signalThread(tid int) {
+	unix.Tgkill(unix.Getpid(), tid, unix.SIGURG)
 }
 
 // wrapErr keeps the errno and the kernel's extack message of a failure.
@@ -221,9 +283,10 @@ type PingOptions struct {
 	Poll    bool
 }
 
-// Ping sends echo RPCs to a node and returns each round trip.
-func (cl *Client) Ping(id int, o PingOptions) ([]time.Duration, error) {
-	msgs, err := cl.execute("ping", api.CmdPing, 0, func(ae *netlink.AttributeEncoder) {
+// Ping sends echo RPCs to a node and returns each round trip. Cancelling
+// ctx stops it between round trips with ErrInterrupted.
+func (cl *Client) Ping(ctx context.Context, id int, o PingOptions) ([]time.Duration, error) {
+	msgs, err := cl.executeCtx(ctx, "ping", api.CmdPing, func(ae *netlink.AttributeEncoder) {
 		ae.Uint32(api.ANodeID, uint32(id))
 		if o.Count > 0 {
 			ae.Uint32(api.APingCount, uint32(o.Count))
@@ -264,10 +327,11 @@ func (r BenchResult) MBps() float64 {
 	return float64(r.Bytes) / r.Time.Seconds() / 1e6
 }
 
-// Bench sends count one-way messages of size bytes to a node.
-func (cl *Client) Bench(id, count, size int) (BenchResult, error) {
+// Bench sends count one-way messages of size bytes to a node. Cancelling
+// ctx stops it with ErrInterrupted.
+func (cl *Client) Bench(ctx context.Context, id, count, size int) (BenchResult, error) {
 	var r BenchResult
-	msgs, err := cl.execute("bench", api.CmdBench, 0, func(ae *netlink.AttributeEncoder) {
+	msgs, err := cl.executeCtx(ctx, "bench", api.CmdBench, func(ae *netlink.AttributeEncoder) {
 		ae.Uint32(api.ANodeID, uint32(id))
 		ae.Uint32(api.ABenchCount, uint32(count))
 		ae.Uint32(api.ABenchSize, uint32(size))

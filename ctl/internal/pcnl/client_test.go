@@ -1,8 +1,11 @@
 package pcnl
 
 import (
+	"context"
 	"errors"
 	"os"
+	"os/signal"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,7 +163,10 @@ func TestPingDecodesSamples(t *testing.T) {
 			}
 		})}}, nil
 	})
-	s, err := cl.Ping(1, PingOptions{Count: 3, Size: 64, Timeout: time.Second, Poll: true})
+	cl.interrupt = func(int) { t.Error("a request that was not cancelled was signalled") }
+	ctx, cancel := context.WithCancel(t.Context())
+	s, err := cl.Ping(ctx, 1, PingOptions{Count: 3, Size: 64, Timeout: time.Second, Poll: true})
+	cancel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +194,105 @@ func TestStatsAndBench(t *testing.T) {
 	if err != nil || len(st) != 1 || st[0].ID != 2 || st[0].TxMsgs != 10 || st[0].DoorbellsSuppressed != 7 {
 		t.Fatalf("stats %+v %v", st, err)
 	}
-	r, err := cl.Bench(2, 10, 200_000)
+	r, err := cl.Bench(t.Context(), 2, 10, 200_000)
 	if err != nil || r.MBps() != 2000 {
 		t.Fatalf("bench %+v %v (%.1f MB/s)", r, err, r.MBps())
+	}
+}
+
+// blockingPing is a fake kernel whose ping runs until wake says it was
+// interrupted (as the kernel's loop stops on a pending signal), then fails
+// with ECANCELED. It reports the thread it ran on.
+func blockingPing(t *testing.T, started chan<- int, wake <-chan struct{}) genltest.Func {
+	return func(req genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+		if req.Header.Command != api.CmdPing {
+			return nil, nil
+		}
+		started <- unix.Gettid()
+		select {
+		case <-wake:
+		case <-time.After(10 * time.Second):
+			t.Error("the running request was never interrupted")
+		}
+		return nil, genltest.Error(int(unix.ECANCELED))
+	}
+}
+
+func TestCancelSignalsTheRequestThread(t *testing.T) {
+	started := make(chan int, 1)
+	wake := make(chan struct{})
+	cl := fake(t, blockingPing(t, started, wake))
+	var once sync.Once
+	var mu sync.Mutex
+	var signalled []int
+	cl.interrupt = func(tid int) {
+		mu.Lock()
+		signalled = append(signalled, tid)
+		mu.Unlock()
+		once.Do(func() { close(wake) })
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error)
+	go func() {
+		_, err := cl.Ping(ctx, 1, PingOptions{Count: 10000})
+		errc <- err
+	}()
+	tid := <-started
+	cancel()
+	err := <-errc
+	if !errors.Is(err, ErrInterrupted) || err.Error() != "ping: interrupted" {
+		t.Fatalf("error %v, want %v", err, ErrInterrupted)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range signalled {
+		if s != tid {
+			t.Errorf("signalled thread %d, the request ran on %d", s, tid)
+		}
+	}
+	if len(signalled) == 0 {
+		t.Error("nothing signalled")
+	}
+}
+
+// The real signal reaches the process, and the Go runtime survives it.
+func TestCancelSendsSIGURG(t *testing.T) {
+	urg := make(chan os.Signal, 1)
+	signal.Notify(urg, unix.SIGURG)
+	defer signal.Stop(urg)
+	started := make(chan int, 1)
+	wake := make(chan struct{})
+	cl := fake(t, blockingPing(t, started, wake))
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error)
+	go func() {
+		_, err := cl.Ping(ctx, 1, PingOptions{})
+		errc <- err
+	}()
+	<-started
+	cancel()
+	select {
+	case <-urg:
+	case <-time.After(10 * time.Second):
+		t.Error("no SIGURG")
+	}
+	close(wake)
+	if err := <-errc; !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestCancelledBeforehandNeverReachesTheKernel(t *testing.T) {
+	cl := fake(t, func(req genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+		t.Errorf("command %d sent", req.Header.Command)
+		return nil, nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := cl.Ping(ctx, 1, PingOptions{}); !errors.Is(err, ErrInterrupted) {
+		t.Errorf("ping: %v", err)
+	}
+	if _, err := cl.Bench(ctx, 1, 1, 1); !errors.Is(err, ErrInterrupted) || err.Error() != "bench: interrupted" {
+		t.Errorf("bench: %v", err)
 	}
 }
