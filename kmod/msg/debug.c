@@ -10,6 +10,10 @@
  *                SIZE bytes, never reading the replies; waits for room as
  *                any sender does, so it fails once the peer pushes back
  *   hello_flood  "NODE COUNT": COUNT hellos, each with a new boot nonce
+ *   abort        "NODE COUNT": COUNT zero-copy sends given back with
+ *                pcn_msg_abort(), of sizes that make the ring wrap
+ *   readd        NODE: delete the node and add it again at once, faster
+ *                than its peer notices
  *   barrier      "NODE STEP": tell NODE we reached STEP, and wait (up to a
  *                minute) until it says it reached STEP too
  */
@@ -17,6 +21,7 @@
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
@@ -99,6 +104,28 @@ static int pcn_debug_hello_flood(struct pcn_node *node, u32 *a)
 	return err;
 }
 
+static int pcn_debug_abort(struct pcn_node *node, u32 *a)
+{
+	size_t max = pcn_msg_post_max(node->id);
+	struct pcn_msg_tx tx;
+	u32 i;
+	int err = 0;
+
+	for (i = 0; i < a[1] && !err; i++) {
+		/* Sizes from none to the largest, so some aborts follow padding. */
+		err = pcn_msg_alloc(node->id, PCN_MSG_BENCH, (i * 4099) % (max + 1), &tx);
+		if (!err)
+			pcn_msg_abort(&tx);
+		if (err == -ENOSPC) {
+			err = 0;
+			cond_resched();
+		}
+		if (!err && signal_pending(current))
+			err = -EINTR;
+	}
+	return err;
+}
+
 static int pcn_barrier_handler(const struct pcn_msg *msg, void *priv)
 {
 	__le32 step;
@@ -167,6 +194,50 @@ static ssize_t hello_flood_write(struct file *file, const char __user *ubuf,
 	return err ? err : count;
 }
 
+static ssize_t abort_write(struct file *file, const char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	u32 a[4];
+	int err;
+
+	err = pcn_debug_parse(ubuf, count, a, 2);
+	if (!err)
+		err = pcn_debug_on_node(a[0], pcn_debug_abort, a);
+	return err ? err : count;
+}
+
+/* Delete node @id and add it back with its transport and endpoint. */
+static int pcn_debug_readd(u32 id)
+{
+	char transport[16], endpoint[sizeof_field(struct pcn_node, endpoint)];
+	struct pcn_node *node;
+	int idx, err;
+
+	idx = srcu_read_lock(&pcn_node_srcu);
+	node = pcn_node_get(id);
+	if (node) {
+		strscpy(transport, node->t->name, sizeof(transport));
+		strscpy(endpoint, node->endpoint, sizeof(endpoint));
+	}
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	if (!node)
+		return -ENOENT;
+	err = pcn_node_del(id, NULL);
+	return err ?: pcn_node_add(id, transport, endpoint, NULL);
+}
+
+static ssize_t readd_write(struct file *file, const char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	u32 a[4];
+	int err;
+
+	err = pcn_debug_parse(ubuf, count, a, 1);
+	if (!err)
+		err = pcn_debug_readd(a[0]);
+	return err ? err : count;
+}
+
 static ssize_t barrier_write(struct file *file, const char __user *ubuf,
 			     size_t count, loff_t *ppos)
 {
@@ -191,18 +262,48 @@ static const struct file_operations hello_flood_fops = {
 	.write = hello_flood_write,
 };
 
+static const struct file_operations abort_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = abort_write,
+};
+
+static const struct file_operations readd_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = readd_write,
+};
+
 static const struct file_operations barrier_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.write = barrier_write,
 };
 
+/* Self-tests of the debug variant: one that fails, fails the load. */
+static int pcn_debug_selftest(void)
+{
+	if (pcn_msg_rpc(0, PCN_MSG_ECHO, NULL, 0, NULL, NULL, 1,
+			~PCN_RPC_F_ALL) != -EINVAL) {
+		pr_err("selftest: pcn_msg_rpc() took unknown flags\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pcn_debug_init(struct dentry *dir)
 {
+	int err;
+
+	err = pcn_debug_selftest();
+	if (err)
+		return err;
 	debugfs_create_bool("echo_drop", 0600, dir, &pcn_debug_echo_drop);
 	debugfs_create_bool("rx_stop", 0600, dir, &pcn_debug_rx_stop);
 	debugfs_create_file("flood", 0200, dir, NULL, &flood_fops);
 	debugfs_create_file("hello_flood", 0200, dir, NULL, &hello_flood_fops);
+	debugfs_create_file("abort", 0200, dir, NULL, &abort_fops);
+	debugfs_create_file("readd", 0200, dir, NULL, &readd_fops);
 	debugfs_create_file("barrier", 0200, dir, NULL, &barrier_fops);
 	return pcn_msg_register(PCN_MSG_TEST_BARRIER, pcn_barrier_handler, NULL,
 				PCN_HANDLER_ATOMIC);

@@ -64,6 +64,10 @@ struct pcn_node {
 	atomic_t backlog_bytes;
 	atomic_t backlog_peak;	/* most bytes ever queued */
 	bool rx_refused;	/* the transport was told -EBUSY */
+	/* Our requests in flight to the node, against half of PCN_BACKLOG_*. */
+	atomic_t rpc_msgs;
+	atomic_t rpc_bytes;
+	wait_queue_head_t rpc_credit_wq;
 	/* Only the node's receive path touches these. */
 	struct pcn_reasm reasm[PCN_REASM_SLOTS];
 

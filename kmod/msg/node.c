@@ -323,6 +323,7 @@ int pcn_node_add(int id, const char *transport, const char *endpoint,
 	strscpy(node->endpoint, endpoint, sizeof(node->endpoint));
 	spin_lock_init(&node->lock);
 	sema_init(&node->frag_sem, PCN_REASM_SLOTS);
+	init_waitqueue_head(&node->rpc_credit_wq);
 	node->last_rx = jiffies;
 	node->last_restart = jiffies - PCN_RESTART_MIN_GAP;
 	node->wq = alloc_ordered_workqueue("pcn_node%d", 0, id);

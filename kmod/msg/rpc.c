@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "internal.h"
@@ -96,6 +97,47 @@ static bool pcn_rpc_can_poll(int id)
 	return can;
 }
 
+/*
+ * Credits: an honest sender keeps no more requests in flight to a node
+ * than half of what that node queues for process context. The receiver
+ * then never stops reading us, so replies always get through, even with
+ * both kernels calling each other at once; only a peer that ignores this
+ * is pushed back. One request of any size may always be in flight.
+ */
+static bool pcn_rpc_credit_take(struct pcn_node *node, u32 len)
+{
+	int msgs = atomic_inc_return(&node->rpc_msgs);
+	int bytes = atomic_add_return(len, &node->rpc_bytes);
+
+	if (msgs == 1 || (msgs <= PCN_BACKLOG_MSGS / 2 &&
+			  bytes <= PCN_BACKLOG_BYTES / 2))
+		return true;
+	atomic_dec(&node->rpc_msgs);
+	atomic_sub(len, &node->rpc_bytes);
+	return false;
+}
+
+static void pcn_rpc_credit_put(struct pcn_node *node, u32 len)
+{
+	atomic_dec(&node->rpc_msgs);
+	atomic_sub(len, &node->rpc_bytes);
+	wake_up(&node->rpc_credit_wq);
+}
+
+/* Wait for a credit, or for the node to go down (the send then fails). */
+static int pcn_rpc_credit_wait(struct pcn_node *node, u32 len,
+			       unsigned long timeout, bool *taken)
+{
+	long left;
+
+	left = wait_event_interruptible_timeout(node->rpc_credit_wq,
+						(*taken = pcn_rpc_credit_take(node, len)) ||
+						!READ_ONCE(node->up), timeout);
+	if (left < 0)
+		return -EINTR;
+	return left ? 0 : -ETIMEDOUT;
+}
+
 static void pcn_rpc_count_timeout(int id)
 {
 	struct pcn_node *node;
@@ -108,9 +150,43 @@ static void pcn_rpc_count_timeout(int id)
 	srcu_read_unlock(&pcn_node_srcu, idx);
 }
 
+static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
+			void *reply, size_t *reply_len, unsigned long timeout,
+			unsigned int flags);
+
 int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 		void *reply, size_t *reply_len, unsigned long timeout,
 		unsigned int flags)
+{
+	unsigned long start = jiffies;
+	bool taken = false;
+	struct pcn_node *n;
+	int idx, err = 0;
+
+	if (flags & ~PCN_RPC_F_ALL)
+		return -EINVAL;
+	if (req_len > PCN_MSG_MAX_LEN)
+		return -EMSGSIZE;
+	/* Held to the end: the credit belongs to this node, not a new one. */
+	idx = srcu_read_lock(&pcn_node_srcu);
+	n = pcn_node_get(node);
+	if (n)
+		err = pcn_rpc_credit_wait(n, req_len, timeout, &taken);
+	if (err == -ETIMEDOUT)
+		atomic64_inc(&n->rpc_timeouts);
+	if (!err)
+		err = pcn_rpc_call(node, type, req, req_len, reply, reply_len,
+				   timeout - min(timeout, jiffies - start), flags);
+	if (taken)
+		pcn_rpc_credit_put(n, req_len);
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	return err;
+}
+EXPORT_SYMBOL_GPL(pcn_msg_rpc);
+
+static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
+			void *reply, size_t *reply_len, unsigned long timeout,
+			unsigned int flags)
 {
 	struct pcn_rpc_wait w = {
 		.node = node,
@@ -121,8 +197,6 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 	u32 id;
 	int err;
 
-	if (flags & ~PCN_RPC_F_ALL)
-		return -EINVAL;
 	init_completion(&w.done);
 	err = xa_alloc_cyclic_bh(&pcn_rpcs, &id, &w, xa_limit_32b, &pcn_rpc_next,
 				 GFP_KERNEL);
@@ -158,7 +232,6 @@ int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
 		*reply_len = w.len;
 	return w.status;
 }
-EXPORT_SYMBOL_GPL(pcn_msg_rpc);
 
 /* Callers asleep in the transport's wait() do not sleep on the completion. */
 static void pcn_rpc_wake(struct pcn_node *node)
@@ -223,6 +296,7 @@ void pcn_rpc_fail_node(struct pcn_node *node)
 	}
 	xa_unlock_bh(&pcn_rpcs);
 	pcn_rpc_wake(node);
+	wake_up_all(&node->rpc_credit_wq);
 }
 
 int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len,

@@ -130,3 +130,28 @@ every_peer() {
 		p=$((p + 1))
 	done
 }
+
+# Test knobs of the debug variant of popcorn_msg.
+MSG_DBG=/sys/kernel/debug/popcorn_msg
+
+# barrier STEP [NODE]: wait until NODE (default: the peer) reached STEP
+# too; both kernels' word crosses the messaging layer itself.
+barrier() {
+	echo "${2:-$peer} $1" > "$MSG_DBG/barrier"
+}
+
+# node_stat NODE FIELD: one counter of popcornctl stats -o json.
+node_stat() {
+	popcornctl stats -o json | tr -d ' \n' | tr '{' '\n' | grep "\"id\":$1," |
+		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+# backlog FIELD [NODE]: a column of popcorn_msg/backlog for NODE (default: the peer).
+backlog() {
+	awk -v n="${2:-$peer}" -v f="$1" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
+		NR > 1 && $1 == n { print $col[f] }' "$MSG_DBG/backlog"
+}
+
+mem_available_kb() {
+	sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo
+}
