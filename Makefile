@@ -30,7 +30,7 @@ VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
 .PHONY: all modules modules-matrix check-release test-modules bench-msg bins guest-tools test \
-	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch clean
+	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch uapi check-uapi clean
 
 all: modules bins guest-tools
 
@@ -120,7 +120,7 @@ test-debug: bins guest-tools
 modules-debug-kernel:
 	$(call build_modules,$(KDIR_DEBUG),$(CURDIR),$(KMOD_SRC),modules-debug,$(DEBUG_FLAGS) KCFLAGS=-Werror W=1)
 
-test-host: checkpatch
+test-host: checkpatch check-uapi
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l ctl api tests)" || { gofmt -l ctl api tests; exit 1; }
 	$(GO) test -race -count=1 ./...
@@ -147,6 +147,14 @@ bench-msg: bins guest-tools modules-matrix
 shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
 	$(VM) $(VM_FLAGS) shell --kernel $(KERNEL) --guests $(GUESTS)
+
+# The UAPI header is generated from the netlink spec by the kernel's
+# ynl-gen-c.py (linux-source-6.12), which validates the spec first.
+uapi:
+	BUILD=$(BUILD) api/gen.sh
+
+check-uapi:
+	BUILD=$(BUILD) api/gen.sh --check
 
 # checkpatch.pl comes from Debian's linux-source-6.1 tarball.
 $(LINUX_SRC)/.extracted:
