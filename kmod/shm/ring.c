@@ -18,16 +18,22 @@ static struct pcn_ring_rec *pcn_ring_slot(struct pcn_ring *r, u32 idx)
 		(size_t)(idx & (r->nslots - 1)) * PCN_RING_SLOT);
 }
 
-void pcn_ring_init(struct pcn_ring *r, void *ctl, void *data, size_t bytes)
+void pcn_ring_init(struct pcn_ring *r, void *prod, void *cons, void *data,
+		   size_t bytes)
 {
-	r->ctl = ctl;
+	BUILD_BUG_ON(sizeof(struct pcn_ring_prod_ctl) != 128);
+	BUILD_BUG_ON(sizeof(struct pcn_ring_cons_ctl) != 128);
+	r->prod = prod;
+	r->cons = cons;
 	r->data = data;
 	r->nslots = bytes / PCN_RING_SLOT;
 	r->max_record = pcn_ring_max_record(bytes);
 	atomic_set(&r->reserve, 0);
 	r->epoch = 0;
-	r->cons = 0;
+	atomic_set(&r->kick_done, 0);
+	r->head = 0;
 	r->stale_epoch = 0;
+	r->kick_seq = 0;
 }
 
 /* Start a new session with a fresh epoch; sending waits for its ack. */
@@ -38,17 +44,17 @@ void pcn_ring_prod_start(struct pcn_ring *r)
 	do {
 		epoch = get_random_u32();
 	} while (!epoch || epoch == r->epoch ||
-		 epoch == le32_to_cpu(READ_ONCE(r->ctl->epoch)));
+		 epoch == le32_to_cpu(READ_ONCE(r->prod->epoch)));
 	r->epoch = epoch;
 	atomic_set(&r->reserve, 0);
 	/* The consumer resets its tail when it sees the new epoch. */
-	smp_store_release(&r->ctl->epoch, cpu_to_le32(epoch));
+	smp_store_release(&r->prod->epoch, cpu_to_le32(epoch));
 }
 
 bool pcn_ring_prod_acked(struct pcn_ring *r)
 {
 	/* Pairs with the consumer's release: its tail reset is visible. */
-	return le32_to_cpu(smp_load_acquire(&r->ctl->ack_epoch)) == r->epoch;
+	return le32_to_cpu(smp_load_acquire(&r->cons->ack_epoch)) == r->epoch;
 }
 
 /*
@@ -66,7 +72,7 @@ int pcn_ring_reserve(struct pcn_ring *r, size_t len, u32 *idx, u32 *nslots,
 	n = DIV_ROUND_UP(sizeof(*rec) + len, PCN_RING_SLOT);
 	do {
 		old = atomic_read(&r->reserve);
-		tail = le32_to_cpu(READ_ONCE(r->ctl->tail));
+		tail = le32_to_cpu(READ_ONCE(r->cons->tail));
 		used = old - tail;
 		if (used > r->nslots)
 			return -EIO;
@@ -98,14 +104,21 @@ void pcn_ring_commit(struct pcn_ring *r, u32 idx, u32 nslots, size_t len,
 	WRITE_ONCE(rec->stamp, cpu_to_le64(pcn_ring_stamp(r->epoch, idx)));
 }
 
-/* Should the producer ring the consumer's doorbell? Only one sender does. */
+/*
+ * Should the producer ring the consumer's doorbell? Once per request of
+ * the consumer's: the CPU that claims it in our own memory rings.
+ */
 bool pcn_ring_take_kick(struct pcn_ring *r)
 {
-	/* Order the stamp before reading the consumer's flag (see set_kick). */
+	u32 want, done;
+
+	/* Order the stamp before reading the consumer's request (set_kick). */
 	smp_mb();
-	if (!READ_ONCE(r->ctl->need_kick))
+	want = le32_to_cpu(READ_ONCE(r->cons->kick));
+	if (!(want & 1))
 		return false;
-	return xchg(&r->ctl->need_kick, 0) != 0;
+	done = atomic_read(&r->kick_done);
+	return want != done && atomic_cmpxchg(&r->kick_done, done, want) == done;
 }
 
 /*
@@ -115,15 +128,17 @@ bool pcn_ring_take_kick(struct pcn_ring *r)
  */
 void pcn_ring_cons_attach(struct pcn_ring *r)
 {
-	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->epoch));
-	u32 ack = le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
-	u32 refused = le32_to_cpu(READ_ONCE(r->ctl->refused_epoch));
+	u32 epoch = le32_to_cpu(READ_ONCE(r->prod->epoch));
+	u32 ack = le32_to_cpu(READ_ONCE(r->cons->ack_epoch));
+	u32 refused = le32_to_cpu(READ_ONCE(r->cons->refused_epoch));
 
 	r->stale_epoch = epoch == ack || epoch == refused ? epoch : 0;
-	WRITE_ONCE(r->ctl->refused_epoch, cpu_to_le32(r->stale_epoch));
-	WRITE_ONCE(r->ctl->ack_epoch, 0);
-	WRITE_ONCE(r->ctl->need_kick, 0);
-	r->cons = 0;
+	WRITE_ONCE(r->cons->refused_epoch, cpu_to_le32(r->stale_epoch));
+	WRITE_ONCE(r->cons->ack_epoch, 0);
+	/* Go on from the last request number, which the producer has seen. */
+	r->kick_seq = le32_to_cpu(READ_ONCE(r->cons->kick)) >> 1;
+	WRITE_ONCE(r->cons->kick, cpu_to_le32(r->kick_seq << 1));
+	r->head = 0;
 }
 
 /*
@@ -134,22 +149,22 @@ void pcn_ring_cons_attach(struct pcn_ring *r)
 int pcn_ring_cons_state(struct pcn_ring *r)
 {
 	/* Pairs with pcn_ring_prod_start()'s release of the epoch. */
-	u32 epoch = le32_to_cpu(smp_load_acquire(&r->ctl->epoch));
+	u32 epoch = le32_to_cpu(smp_load_acquire(&r->prod->epoch));
 
 	if (!epoch || epoch == r->stale_epoch)
 		return -EAGAIN;
-	return epoch != le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
+	return epoch != le32_to_cpu(READ_ONCE(r->cons->ack_epoch));
 }
 
 /* Accept the producer's new session, from its first slot. */
 void pcn_ring_cons_accept(struct pcn_ring *r)
 {
-	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->epoch));
+	u32 epoch = le32_to_cpu(READ_ONCE(r->prod->epoch));
 
-	r->cons = 0;
-	WRITE_ONCE(r->ctl->tail, 0);
+	r->head = 0;
+	WRITE_ONCE(r->cons->tail, 0);
 	/* The producer must see the zero tail before the acknowledgment. */
-	smp_store_release(&r->ctl->ack_epoch, cpu_to_le32(epoch));
+	smp_store_release(&r->cons->ack_epoch, cpu_to_le32(epoch));
 }
 
 /*
@@ -160,24 +175,24 @@ void pcn_ring_cons_accept(struct pcn_ring *r)
  */
 int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 {
-	u32 epoch = le32_to_cpu(READ_ONCE(r->ctl->ack_epoch));
-	struct pcn_ring_rec *rec = pcn_ring_slot(r, r->cons);
+	u32 epoch = le32_to_cpu(READ_ONCE(r->cons->ack_epoch));
+	struct pcn_ring_rec *rec = pcn_ring_slot(r, r->head);
 	u32 nslots, flags, room;
 
-	if (le64_to_cpu(READ_ONCE(rec->stamp)) != pcn_ring_stamp(epoch, r->cons))
+	if (le64_to_cpu(READ_ONCE(rec->stamp)) != pcn_ring_stamp(epoch, r->head))
 		return 0;
 	/* Pairs with pcn_ring_commit()'s smp_wmb(): header after stamp. */
 	smp_rmb();
 	nslots = le16_to_cpu(READ_ONCE(rec->nslots));
 	flags = le16_to_cpu(READ_ONCE(rec->flags));
 	*len = le32_to_cpu(READ_ONCE(rec->len));
-	room = r->nslots - (r->cons & (r->nslots - 1));
+	room = r->nslots - (r->head & (r->nslots - 1));
 	if (!nslots || nslots > room || (flags & ~PCN_REC_F_PAD) ||
 	    *len > (size_t)nslots * PCN_RING_SLOT - sizeof(*rec) ||
 	    *len > r->max_record)
 		return -EIO;
 	/* Sizes are ours now: the peer may rewrite the record meanwhile. */
-	r->cons_nslots = nslots;
+	r->head_nslots = nslots;
 	if (flags & PCN_REC_F_PAD) {
 		*payload = NULL;
 		*len = 0;
@@ -190,21 +205,23 @@ int pcn_ring_peek(struct pcn_ring *r, const void **payload, u32 *len)
 /* Done with the record peek returned: hand its slots back. */
 void pcn_ring_release(struct pcn_ring *r)
 {
-	r->cons += r->cons_nslots;
+	r->head += r->head_nslots;
 	/* Our reads of the record are done before its slots go back. */
-	smp_store_release(&r->ctl->tail, cpu_to_le32(r->cons));
+	smp_store_release(&r->cons->tail, cpu_to_le32(r->head));
 }
 
 /*
- * Ask the producer for a doorbell (before sleeping) or not. After asking,
- * the caller must look at the ring once more: a record committed before
- * the producer saw the flag rings no doorbell.
+ * Ask the producer for a doorbell (before sleeping: a new request) or stop
+ * asking. After asking, the caller must look at the ring once more: a
+ * record committed before the producer saw the request rings no doorbell.
  */
 void pcn_ring_set_kick(struct pcn_ring *r, bool kick)
 {
-	WRITE_ONCE(r->ctl->need_kick, cpu_to_le32(kick));
+	if (kick)
+		r->kick_seq++;
+	WRITE_ONCE(r->cons->kick, cpu_to_le32(r->kick_seq << 1 | kick));
 	if (!kick)
 		return;
-	/* Pairs with pcn_ring_take_kick(): flag before our second look. */
+	/* Pairs with pcn_ring_take_kick(): request before our second look. */
 	smp_mb();
 }

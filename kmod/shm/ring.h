@@ -15,6 +15,13 @@
  * how far it has read (tail); the producer never trusts it further than
  * the ring's size.
  *
+ * Each side writes only its own control block, which lives in its own
+ * section of the window, and no side performs an atomic read-modify-write
+ * on shared memory: the ring works over a PCIe window without atomics
+ * across the link (NTB). A consumer about to sleep asks for a doorbell by
+ * writing a new request number; the producer's CPUs agree in their own
+ * memory on which of them answers it.
+ *
  * Padding fills the end of the ring before a record that would wrap, and
  * replaces a record its producer aborted. The consumer takes each padding
  * record as a record of its own (counted against its budget), so padding
@@ -37,17 +44,20 @@
 #include <linux/types.h>
 
 #define PCN_RING_SLOT		64
-#define PCN_RING_CTL_SIZE	4096
 
-/* Control page of a ring, in shared memory. Each side writes its half. */
-struct pcn_ring_ctl {
-	__le32 epoch;		/* producer: current session, 0 = none */
-	u8 pad0[124];
-	__le32 tail;		/* consumer: slots consumed in this session */
-	__le32 ack_epoch;	/* consumer: the session it accepted */
-	__le32 need_kick;	/* consumer: asleep, ring my doorbell */
-	__le32 refused_epoch;	/* consumer: a session it will never accept */
-	u8 pad1[112];
+/* Written by the producer only, in its section of the window. */
+struct pcn_ring_prod_ctl {
+	__le32 epoch;		/* current session, 0 = none */
+	u8 pad[124];
+};
+
+/* Written by the consumer only, in its section of the window. */
+struct pcn_ring_cons_ctl {
+	__le32 tail;		/* slots consumed in this session */
+	__le32 ack_epoch;	/* the session it accepted */
+	__le32 kick;		/* request number << 1, | 1: ring my doorbell */
+	__le32 refused_epoch;	/* a session it will never accept */
+	u8 pad[112];
 };
 
 #define PCN_REC_F_PAD		0x1
@@ -60,17 +70,20 @@ struct pcn_ring_rec {
 };
 
 struct pcn_ring {
-	struct pcn_ring_ctl *ctl;
+	struct pcn_ring_prod_ctl *prod;
+	struct pcn_ring_cons_ctl *cons;
 	u8 *data;
 	u32 nslots;		/* a power of two */
 	u32 max_record;		/* bytes, header included */
 	/* producer */
 	atomic_t reserve;	/* next slot to hand out */
 	u32 epoch;
+	atomic_t kick_done;	/* the consumer's last request we answered */
 	/* consumer */
-	u32 cons;		/* next slot to read */
-	u32 cons_nslots;	/* size of the record peek returned */
+	u32 head;		/* next slot to read */
+	u32 head_nslots;	/* size of the record peek returned */
 	u32 stale_epoch;	/* found at attach: never acknowledged */
+	u32 kick_seq;		/* our last doorbell request */
 };
 
 /* Largest record a ring of @bytes takes: a quarter, so several senders
@@ -81,7 +94,8 @@ static inline size_t pcn_ring_max_record(size_t bytes)
 	return bytes / 4;
 }
 
-void pcn_ring_init(struct pcn_ring *r, void *ctl, void *data, size_t bytes);
+void pcn_ring_init(struct pcn_ring *r, void *prod, void *cons, void *data,
+		   size_t bytes);
 
 /* Producer side. */
 void pcn_ring_prod_start(struct pcn_ring *r);

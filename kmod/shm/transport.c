@@ -346,9 +346,7 @@ static void pcn_shm_doorbell(struct pcn_shm_window *win, unsigned int vector)
 static int pcn_shm_link_start(struct pcn_shm_link *link)
 {
 	struct pcn_shm_layout *l = &pcn_shm.layout;
-	void *tx = pcn_shm_ring_ctl(l, pcn_shm.win->self, link->peer);
-	void *rx = pcn_shm_ring_ctl(l, link->peer, pcn_shm.win->self);
-
+	unsigned int self = pcn_shm.win->self, peer = link->peer;
 	size_t need = pcn_ring_max_record(l->ring_bytes);
 
 	if (link->scratch_size < need) {
@@ -359,8 +357,12 @@ static int pcn_shm_link_start(struct pcn_shm_link *link)
 			return -ENOMEM;
 		link->scratch_size = need;
 	}
-	pcn_ring_init(&link->tx, tx, tx + PCN_RING_CTL_SIZE, l->ring_bytes);
-	pcn_ring_init(&link->rx, rx, rx + PCN_RING_CTL_SIZE, l->ring_bytes);
+	pcn_ring_init(&link->tx, pcn_shm_prod_ctl(l, self, peer),
+		      pcn_shm_cons_ctl(l, self, peer),
+		      pcn_shm_ring_data(l, self, peer), l->ring_bytes);
+	pcn_ring_init(&link->rx, pcn_shm_prod_ctl(l, peer, self),
+		      pcn_shm_cons_ctl(l, peer, self),
+		      pcn_shm_ring_data(l, peer, self), l->ring_bytes);
 	pcn_ring_cons_attach(&link->rx);
 	pcn_ring_prod_start(&link->tx);
 	link->win = pcn_shm.win;
