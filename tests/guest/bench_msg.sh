@@ -45,13 +45,23 @@ median_p50() {
 		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+# median_mbps PATTERN: the median over runs of MBps on lines matching.
+median_mbps() {
+	grep -- "$1" /tmp/figures | sed 's/.*MBps=\([0-9.]*\).*/\1/' | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 ratios() {
-	floor=$(median_p50 "transport=floor")
+	floor=$(median_p50 "rtt size=64 transport=floor")
 	raw=$(median_p50 "doorbell rtt raw")
 	poll=$(median_p50 "size=64 transport=shm mode=poll")
 	bell=$(median_p50 "size=64 transport=shm mode=doorbell")
 	awk -v f="$floor" -v r="$raw" -v p="$poll" -v b="$bell" 'BEGIN {
 		printf "# msg ratio size=64 poll/floor=%.1f doorbell/raw_doorbell=%.2f\n", p / f, b / r }'
+	floor=$(median_mbps "tput size=1048576 transport=floor")
+	shm=$(median_mbps "tput size=1048576 transport=shm")
+	awk -v f="$floor" -v s="$shm" 'BEGIN {
+		printf "# msg tput ratio size=1048576 shm/floor=%.2f\n", s / f }'
 }
 
 measure_tput() {
@@ -60,7 +70,8 @@ measure_tput() {
 		run=1
 		while [ $run -le $RUNS ]; do
 			out=$(popcornctl bench "$peer" --size "$1" --count "$2" -o json) || return 1
-			echo "# msg tput size=$1 transport=shm run=$run MBps=$(echo "$out" | json_field MBps)"
+			echo "# msg tput size=$1 transport=shm run=$run MBps=$(echo "$out" | json_field MBps)" |
+				tee -a /tmp/figures
 			run=$((run + 1))
 		done
 	done
@@ -122,9 +133,11 @@ echo "# guest $POPCORN_GUEST: $(uname -r), $(grep -c ^processor /proc/cpuinfo) v
 if [ "$POPCORN_GUEST" = 0 ]; then
 	floor=$(shm-floor ping "$SHM_DEV/resource2" 20000 $RUNS)
 	echo "$floor" | sed 's/^/# msg rtt size=64 transport=floor /' | tee /tmp/figures
-	ktap_check "floor measured" test -n "$floor"
+	tput=$(shm-floor send "$SHM_DEV/resource2" 1048576 100 $RUNS)
+	echo "$tput" | sed 's/^/# msg tput size=1048576 transport=floor /' | tee -a /tmp/figures
+	ktap_check "floor measured" test -n "$floor" -a -n "$tput"
 else
-	ktap_check "floor answered" shm-floor pong "$SHM_DEV/resource2"
+	ktap_check "floor answered" sh -c "shm-floor pong $SHM_DEV/resource2 && shm-floor recv $SHM_DEV/resource2"
 fi
 DBG=/sys/kernel/debug/popcorn_shm/${SHM_DEV##*/}
 ktap_check "setup" setup
