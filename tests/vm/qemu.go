@@ -13,7 +13,9 @@ func (r *run) guestArgs(i int) []string {
 	if o.Interactive && i > 0 {
 		script = "idle"
 	}
-	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 loglevel=7 "+
+	// printk.time=1 stamps every kernel line, so the console scan can tell
+	// the kernel's messages from the test's output on the same console.
+	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 loglevel=7 printk.time=1 "+
 		"popcorn.guest=%d popcorn.guests=%d popcorn.test=%s popcorn.ivshmem=%s "+
 		"popcorn.shm_size=%d popcorn.vectors=%d",
 		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors())

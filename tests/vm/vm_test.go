@@ -70,21 +70,60 @@ func TestKtapVerdict(t *testing.T) {
 }
 
 func TestFindSplat(t *testing.T) {
-	clean := "[    0.1] Linux version 6.1\n[    2.0] popcorn_shm: peer 0\n"
+	clean := "[    0.000000] Linux version 6.1\n[    2.000000] popcorn_shm: peer 0\n" +
+		"ok 1 setup\n# WARNING: a test may say this\n"
 	if s, err := findSplat(writeFile(t, clean)); err != nil || s != "" {
 		t.Fatalf("clean console: %q %v", s, err)
 	}
 	for _, line := range []string{
-		"[    2.7] WARNING: CPU: 0 PID: 168 at x.c:8 f+0x15/0xff0",
-		"[    3.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
-		"[    3.1] general protection fault, probably for non-canonical address",
-		"[  120.0] INFO: task insmod:99 blocked for more than 120 seconds. hung task",
-		"[    3.1] refcount_t: underflow; use-after-free.",
+		"[    2.718281] WARNING: CPU: 0 PID: 168 at x.c:8 f+0x15/0xff0",
+		"[    3.100000] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+		"[    3.100000] general protection fault, probably for non-canonical address",
+		"[  120.000000] INFO: task insmod:99 blocked for more than 120 seconds.",
+		"[    3.100000] refcount_t: underflow; use-after-free.",
+		"[    3.100000] Call Trace:",
+		"[    3.100000]  <TASK>Call Trace",
+		"[    5.000000] BUG: sleeping function called from invalid context at mm/slab.h:1",
+		"[    5.000000] sleeping function called from invalid context at kernel/locking/mutex.c:580",
+		"[    5.000000] WARNING: possible circular locking dependency detected",
+		"[    5.000000] possible circular locking dependency detected",
+		"[    5.000000] inconsistent lock state",
+		"[    5.000000] suspicious RCU usage",
+		"[    5.000000] BUG: KASAN: slab-out-of-bounds in pcn_recv+0x1/0x2",
+		"[    5.000000] kmemleak: unreferenced object 0xffff888003 (size 64):",
+		"[    5.000000] kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+		"[   60.000000] rcu: INFO: rcu_sched self-detected stall on CPU",
+		"[   60.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+		"[12345.123456] Kernel panic - not syncing: Fatal exception",
+		// A kernel message after a test's unfinished line.
+		"# waiting[    3.100000] WARNING: CPU: 1 PID: 2 at y.c:1",
 	} {
 		s, err := findSplat(writeFile(t, clean+line+"\n"))
 		if err != nil || s != line {
 			t.Errorf("splat %q: found %q %v", line, s, err)
 		}
+	}
+}
+
+// The test's output shares the console with the kernel: what a script
+// prints fails nothing, however alarming, and only a stamp makes a line
+// the kernel's.
+func TestFindSplatIgnoresTestOutput(t *testing.T) {
+	for _, line := range []string{
+		"WARNING: CPU: 0 PID: 168 at x.c:8 f+0x15/0xff0",
+		"# BUG: this is the test talking",
+		"Call Trace:",
+		"not ok 3 unreferenced object # SKIP",
+		"[2.7] WARNING: not a printk stamp",
+		"[ 2.718281 ] WARNING: not a printk stamp either",
+		"WARNING: before the stamp [    3.100000] popcorn_shm: peer 0",
+	} {
+		if s, err := findSplat(writeFile(t, "[    0.000000] Linux version 6.1\n"+line+"\n")); err != nil || s != "" {
+			t.Errorf("test output %q taken for a splat: %q %v", line, s, err)
+		}
+	}
+	if kernelText("[    0.500000] x") != " x" || kernelText("[0.500000]y") != "y" || kernelText("x") != "" {
+		t.Error("kernelText")
 	}
 }
 
