@@ -203,3 +203,22 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestGuestArgs(t *testing.T) {
+	o := Options{Kernel: Kernel{Release: "6.1.0-56-cloud-amd64", Root: "/k"}, Guests: 3, CPUs: 1, MemMB: 384,
+		Ivshmem: "doorbell", ShmSize: 4 << 20, Net: true, NIC: true, Script: "net.sh"}
+	for _, tc := range []struct {
+		cpus int
+		smp  string
+	}{{1, "1,maxcpus=2"}, {2, "2,maxcpus=2"}, {4, "4,maxcpus=4"}} {
+		o.CPUs = tc.cpus
+		r := &run{opts: o, dir: "/run"}
+		args := strings.Join(r.guestArgs(0), " ")
+		// With one possible vCPU, TCG's atomics are not atomic across guests.
+		for _, want := range []string{"-smp " + tc.smp + " ", "-accel tcg,thread=multi ", "printk.time=1 "} {
+			if !strings.Contains(args, want) {
+				t.Errorf("cpus %d: %q not in %s", tc.cpus, want, args)
+			}
+		}
+	}
+}
