@@ -52,22 +52,22 @@ func (r *run) guestArgs(i int) []string {
 			"-object", fmt.Sprintf("memory-backend-file,id=shm,share=on,mem-path=%s,size=%d", r.shmPath, o.ShmSize),
 			"-device", "ivshmem-plain,memdev=shm")
 	}
-	if o.Net {
-		// One L2 segment for all guests: UDP multicast on the host's loopback.
-		args = append(args,
-			"-netdev", fmt.Sprintf("dgram,id=link,remote.type=inet,remote.host=%s,remote.port=%d,local.type=inet,local.host=127.0.0.1,local.port=%d",
-				multicastGroup, r.mcastPort, r.mcastPort),
-			"-device", fmt.Sprintf("virtio-net-pci,netdev=link,mac=52:54:00:00:01:%02x", i))
-	}
+	// Taps from the run's namespace, passed from fd 3 on in the order of
+	// hostNet.guestFiles: guest 0's NIC, then the guest's port on br0.
+	fd := 3
 	if o.NIC && i == 0 {
 		args = append(args,
-			"-netdev", "tap,id=nic,fd=3",
+			"-netdev", fmt.Sprintf("tap,id=nic,fd=%d", fd),
 			"-device", "virtio-net-pci,netdev=nic,mac=52:54:00:00:02:00")
+		fd++
+	}
+	if o.Net {
+		args = append(args,
+			"-netdev", fmt.Sprintf("tap,id=link,fd=%d", fd),
+			"-device", fmt.Sprintf("virtio-net-pci,netdev=link,mac=52:54:00:00:01:%02x", i))
 	}
 	return args
 }
-
-const multicastGroup = "230.0.0.1"
 
 func (r *run) console(i int) string { return filepath.Join(r.dir, fmt.Sprintf("console-%d.log", i)) }
 func (r *run) results(i int) string { return filepath.Join(r.dir, fmt.Sprintf("results-%d.ktap", i)) }

@@ -30,8 +30,8 @@ type Options struct {
 	Ivshmem string // "doorbell", "plain" or "none"
 	ShmSize int64
 	Vectors int  // doorbells per guest; 0 means two per guest
-	Net     bool // join the guests with virtio-net
-	NIC     bool // give guest 0 a NIC into a host network namespace
+	Net     bool // join the guests with virtio-net, a bridge in the run's netns
+	NIC     bool // give guest 0 a NIC into the run's network namespace
 	Script  string
 	Timeout time.Duration
 
@@ -99,13 +99,12 @@ func (r *Result) Err() error {
 }
 
 type run struct {
-	opts      Options
-	dir       string
-	initrd    string
-	shmPath   string
-	mcastPort int
-	nic       *hostNIC
-	server    *exec.Cmd
+	opts    Options
+	dir     string
+	initrd  string
+	shmPath string
+	net     *hostNet
+	server  *exec.Cmd
 }
 
 // Run boots the guests, waits for them, and judges the run.
@@ -116,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	r := &run{opts: o, dir: o.RunDir, mcastPort: 20000 + os.Getpid()%20000}
+	r := &run{opts: o, dir: o.RunDir}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -174,13 +173,22 @@ func (r *run) setup() error {
 			return err
 		}
 	}
-	if o.NIC {
-		nic, err := newHostNIC(fmt.Sprintf("pcnvm-%d", os.Getpid()))
-		if err != nil {
-			return fmt.Errorf("host NIC: %w", err)
+	if o.NIC || o.Net {
+		links := 0
+		if o.Net {
+			links = o.Guests
 		}
-		r.nic = nic
-		fmt.Fprintf(o.Log, "guest 0's NIC reaches netns %s (host 10.99.0.1, guest 10.99.0.2)\n", nic.ns)
+		n, err := newHostNet(fmt.Sprintf("pcnvm-%d", os.Getpid()), o.NIC, links)
+		if err != nil {
+			return fmt.Errorf("network namespace: %w", err)
+		}
+		r.net = n
+		if o.NIC {
+			fmt.Fprintf(o.Log, "guest 0's NIC reaches netns %s (host 10.99.0.1, guest 10.99.0.2)\n", n.ns)
+		}
+		if o.Net {
+			fmt.Fprintf(o.Log, "guests joined by bridge %s in netns %s (10.98.0.N+1)\n", bridgeName, n.ns)
+		}
 	}
 	return nil
 }
@@ -233,8 +241,8 @@ func (r *run) teardown() {
 	if r.shmPath != "" {
 		os.Remove(r.shmPath)
 	}
-	if r.nic != nil {
-		r.nic.Close()
+	if r.net != nil {
+		r.net.Close()
 	}
 }
 
@@ -256,9 +264,7 @@ func (r *run) startGuest(ctx context.Context, i int) (*exec.Cmd, error) {
 		defer log.Close()
 		cmd.Stdout, cmd.Stderr = log, log
 	}
-	if i == 0 && r.nic != nil {
-		cmd.ExtraFiles = []*os.File{r.nic.tap}
-	}
+	cmd.ExtraFiles = r.net.guestFiles(i)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("guest %d: %w", i, err)
 	}

@@ -2,12 +2,16 @@ package vm
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestCpioListsWithCpio(t *testing.T) {
@@ -221,4 +225,130 @@ func TestGuestArgs(t *testing.T) {
 			}
 		}
 	}
+	// The taps guest i gets are numbered from fd 3 as guestFiles orders them.
+	names := map[*os.File]string{}
+	tap := func(name string) *os.File {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		names[f] = name
+		return f
+	}
+	n := &hostNet{nic: tap("nic"), links: []*os.File{tap("lnk0"), tap("lnk1"), tap("lnk2")}}
+	r := &run{opts: o, dir: "/run"}
+	for i := range o.Guests {
+		args := strings.Join(r.guestArgs(i), " ")
+		for _, bad := range []string{"dgram", "230.0.0.1", "socket,id=link", "udp"} {
+			if strings.Contains(args, bad) {
+				t.Errorf("guest %d: %q in %s", i, bad, args)
+			}
+		}
+		files := n.guestFiles(i)
+		want := map[string]string{"link": fmt.Sprintf("lnk%d", i)}
+		if i == 0 {
+			want["nic"] = "nic"
+		}
+		if len(files) != len(want) {
+			t.Fatalf("guest %d: %d files, want %d", i, len(files), len(want))
+		}
+		for id, name := range want {
+			found := false
+			for fd, f := range files {
+				if names[f] == name && strings.Contains(args, fmt.Sprintf("-netdev tap,id=%s,fd=%d ", id, fd+3)) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("guest %d: netdev %s is not on the fd of %s: %s", i, id, name, args)
+			}
+		}
+	}
+	if n := (*hostNet)(nil); n.guestFiles(0) != nil {
+		t.Error("files without a namespace")
+	}
+}
+
+// Every ip(8) step but the namespace's creation runs inside it: nothing is
+// added to the host's own namespace.
+func TestNetStepsStayInNamespace(t *testing.T) {
+	steps := netSteps("pcnvm-1", true, 3)
+	if strings.Join(steps[0], " ") != "netns add pcnvm-1" {
+		t.Fatalf("first step %v", steps[0])
+	}
+	ports := 0
+	for _, s := range steps[1:] {
+		if len(s) < 2 || s[0] != "-n" || s[1] != "pcnvm-1" {
+			t.Errorf("step outside the namespace: %v", s)
+		}
+		if strings.Contains(strings.Join(s, " "), "master "+bridgeName) {
+			ports++
+		}
+	}
+	if ports != 3 {
+		t.Errorf("%d ports on the bridge, want 3", ports)
+	}
+}
+
+// A frame one guest's tap sends reaches another's through the bridge, and
+// Close leaves no namespace behind. Needs root, tun and bridges.
+func TestHostNetBridge(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("no ip(8)")
+	}
+	ns := fmt.Sprintf("pcnvm-test-%d", os.Getpid())
+	n, err := newHostNet(ns, true, 3)
+	if err != nil {
+		t.Skipf("cannot build the namespace here: %v", err)
+	}
+	defer n.Close()
+	if n.nic == nil || len(n.links) != 3 {
+		t.Fatalf("nic %v links %d", n.nic, len(n.links))
+	}
+	frame := make([]byte, 60)
+	copy(frame, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0, 1, 0, 0x88, 0xb5})
+	copy(frame[14:], "popcorn-vm bridge test")
+	for _, i := range []int{1, 2} {
+		if !passes(t, n.links[0], n.links[i], frame) {
+			t.Errorf("guest %d's tap did not get guest 0's frame", i)
+		}
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/run/netns/" + ns); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("namespace %s left behind: %v", ns, err)
+	}
+}
+
+// passes sends frame into one tap until it comes out of the other. A
+// bridge port starts forwarding only once the kernel has seen its carrier
+// come up, a moment after the tap is opened; and the bridge floods its own
+// chatter too.
+func passes(t *testing.T, from, to *os.File, frame []byte) bool {
+	t.Helper()
+	buf := make([]byte, 2048)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if _, err := from.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		pfd := []unix.PollFd{{Fd: int32(to.Fd()), Events: unix.POLLIN}}
+		for {
+			if n, err := unix.Poll(pfd, 200); err != nil || n == 0 {
+				break
+			}
+			n, err := to.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Equal(buf[:n], frame) {
+				return true
+			}
+		}
+	}
+	return false
 }
