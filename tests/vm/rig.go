@@ -107,8 +107,11 @@ type run struct {
 	server  *exec.Cmd
 }
 
-// Run boots the guests, waits for them, and judges the run.
-func Run(ctx context.Context, o Options) (*Result, error) {
+// Run boots the guests, waits for them, and judges the run. Cancelling ctx
+// (Ctrl-C) kills the guests at once; what the run set up on the host (the
+// ivshmem server, the /dev/shm file, the network namespace) is removed
+// however it ends.
+func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -124,14 +127,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := ir.Write(r.initrd); err != nil {
 		return nil, fmt.Errorf("initramfs: %w", err)
 	}
-	defer r.teardown()
-	if err := r.setup(); err != nil {
+	defer func() {
+		if terr := r.teardown(); terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}()
+	if err := r.setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	res := &Result{Dir: r.dir, Guests: make([]GuestResult, o.Guests)}
+	res = &Result{Dir: r.dir, Guests: make([]GuestResult, o.Guests)}
 	var wg sync.WaitGroup
 	for i := range o.Guests {
 		cmd, err := r.startGuest(ctx, i)
@@ -157,11 +167,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-func (r *run) setup() error {
+func (r *run) setup(ctx context.Context) error {
 	o := r.opts
 	switch o.Ivshmem {
 	case "doorbell":
-		if err := r.startServer(); err != nil {
+		if err := r.startServer(ctx); err != nil {
 			return err
 		}
 	case "plain":
@@ -193,7 +203,7 @@ func (r *run) setup() error {
 	return nil
 }
 
-func (r *run) startServer() error {
+func (r *run) startServer(ctx context.Context) error {
 	o := r.opts
 	log, err := os.Create(filepath.Join(r.dir, "ivshmem-server.log"))
 	if err != nil {
@@ -203,12 +213,16 @@ func (r *run) startServer() error {
 	r.server = exec.Command(filepath.Join(o.BuildDir, "bin", "popcorn-ivshmem-server"),
 		"-S", r.socket(), "-l", fmt.Sprint(o.ShmSize), "-n", fmt.Sprint(o.vectors()))
 	r.server.Stdout, r.server.Stderr = log, log
+	r.server.SysProcAttr = ownGroup()
 	if err := r.server.Start(); err != nil {
 		return fmt.Errorf("ivshmem server: %w", err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if _, err := os.Stat(r.socket()); err == nil {
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -233,17 +247,29 @@ func (r *run) stopServer() error {
 	return nil
 }
 
-func (r *run) teardown() {
+func (r *run) teardown() error {
+	var errs []error
 	if r.server != nil {
 		r.server.Process.Kill()
 		r.server.Wait()
+		os.Remove(r.socket())
 	}
 	if r.shmPath != "" {
-		os.Remove(r.shmPath)
+		if err := os.Remove(r.shmPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
 	if r.net != nil {
-		r.net.Close()
+		errs = append(errs, r.net.Close())
 	}
+	return errors.Join(errs...)
+}
+
+// ownGroup puts a child in a process group of its own: Ctrl-C on the
+// terminal signals the rig alone, which kills the guests and cleans up,
+// instead of racing its children to their deaths.
+func ownGroup() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
 }
 
 func (r *run) startGuest(ctx context.Context, i int) (*exec.Cmd, error) {
@@ -255,8 +281,10 @@ func (r *run) startGuest(ctx context.Context, i int) (*exec.Cmd, error) {
 		return nil, err
 	}
 	if i == 0 && r.opts.Interactive {
+		// On the terminal, in its foreground process group.
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	} else {
+		cmd.SysProcAttr = ownGroup()
 		log, err := os.Create(filepath.Join(r.dir, fmt.Sprintf("qemu-%d.log", i)))
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -24,50 +25,80 @@ func newTestCmd(g *globals) *cobra.Command {
 				return err
 			}
 			suites = selectSuites(suites, only)
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "KTAP version 1\n1..%d\n", len(suites)*len(kernels))
-			n, failed := 0, 0
+			var ks []vm.Kernel
 			for _, kname := range kernels {
 				k, err := vm.FindKernel(g.cache, g.build, kname)
 				if err != nil {
 					return err
 				}
-				for _, s := range suites {
-					n++
-					name := k.Series() + "/" + s.Name
-					start := time.Now()
-					fmt.Fprintf(out, "# %s: %d guest(s) on %s, %s\n", name, s.Guests, k.Release, s.Script)
-					o := vm.Options{
-						Kernel: k, BuildDir: g.build, TestsDir: g.tests,
-						RunDir: g.runDir(k.Series() + "-" + s.Name),
-						Guests: s.Guests, CPUs: s.CPUs, MemMB: 384, Ivshmem: s.Ivshmem,
-						ShmSize: s.ShmSize, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
-						Script: s.Script, Timeout: s.Timeout, Log: io.Discard,
-					}
-					var buf bytes.Buffer
-					sub := &cobra.Command{}
-					sub.SetOut(&buf)
-					sub.SetContext(cmd.Context())
-					err = runAndReport(sub, g, o, s.WantSplat)
-					printIndented(out, buf.Bytes())
-					status := "ok"
-					if err != nil {
-						status = "not ok"
-						failed++
-					}
-					fmt.Fprintf(out, "%s %d %s # time=%.1fs\n", status, n, name, time.Since(start).Seconds())
-				}
+				ks = append(ks, k)
 			}
-			fmt.Fprintf(out, "# Totals: pass:%d fail:%d\n", n-failed, failed)
-			if failed > 0 {
-				return fmt.Errorf("%d of %d guest suites failed", failed, n)
-			}
-			return nil
+			return runSuites(cmd.Context(), cmd.OutOrStdout(), ks, suites,
+				func(ctx context.Context, k vm.Kernel, s vm.Suite, out io.Writer) error {
+					return runSuite(ctx, g, k, s, out)
+				})
 		},
 	}
 	cmd.Flags().StringSliceVar(&kernels, "kernel", []string{"6.1"}, "kernel series to test (repeatable)")
 	cmd.Flags().StringSliceVar(&only, "suite", nil, "run only these suites")
 	return cmd
+}
+
+// suiteRunner runs one suite on one kernel, writing its report to out.
+type suiteRunner func(ctx context.Context, k vm.Kernel, s vm.Suite, out io.Writer) error
+
+// runSuites runs every suite on every kernel and reports KTAP. Once ctx is
+// cancelled (Ctrl-C) no further suite starts and the run fails.
+func runSuites(ctx context.Context, out io.Writer, kernels []vm.Kernel, suites []vm.Suite, run suiteRunner) error {
+	fmt.Fprintf(out, "KTAP version 1\n1..%d\n", len(suites)*len(kernels))
+	n, failed := 0, 0
+	for _, k := range kernels {
+		for _, s := range suites {
+			if err := ctx.Err(); err != nil {
+				fmt.Fprintf(out, "# interrupted: %d of %d guest suites run, %d failed\n",
+					n, len(suites)*len(kernels), failed)
+				return fmt.Errorf("interrupted after %d of %d guest suites: %w",
+					n, len(suites)*len(kernels), err)
+			}
+			n++
+			name := k.Series() + "/" + s.Name
+			start := time.Now()
+			fmt.Fprintf(out, "# %s: %d guest(s) on %s, %s\n", name, s.Guests, k.Release, s.Script)
+			var buf bytes.Buffer
+			err := run(ctx, k, s, &buf)
+			printIndented(out, buf.Bytes())
+			status := "ok"
+			if err != nil {
+				status = "not ok"
+				failed++
+			}
+			fmt.Fprintf(out, "%s %d %s # time=%.1fs\n", status, n, name, time.Since(start).Seconds())
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		fmt.Fprintf(out, "# interrupted\n")
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	fmt.Fprintf(out, "# Totals: pass:%d fail:%d\n", n-failed, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d guest suites failed", failed, n)
+	}
+	return nil
+}
+
+// runSuite boots the guests of one suite and judges them.
+func runSuite(ctx context.Context, g *globals, k vm.Kernel, s vm.Suite, out io.Writer) error {
+	o := vm.Options{
+		Kernel: k, BuildDir: g.build, TestsDir: g.tests,
+		RunDir: g.runDir(k.Series() + "-" + s.Name),
+		Guests: s.Guests, CPUs: s.CPUs, MemMB: 384, Ivshmem: s.Ivshmem,
+		ShmSize: s.ShmSize, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
+		Script: s.Script, Timeout: s.Timeout, Log: io.Discard,
+	}
+	sub := &cobra.Command{}
+	sub.SetOut(out)
+	sub.SetContext(ctx)
+	return runAndReport(sub, g, o, s.WantSplat)
 }
 
 func selectSuites(all []vm.Suite, only []string) []vm.Suite {
