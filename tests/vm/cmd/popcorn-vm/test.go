@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,11 +21,14 @@ func newTestCmd(g *globals) *cobra.Command {
 		Short: "Run the suites of tests/guest/suites on each kernel, reporting KTAP",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			suites, err := vm.ParseSuites(filepath.Join(g.tests, "suites"))
+			manifest := filepath.Join(g.tests, "suites")
+			suites, err := vm.ParseSuites(manifest)
 			if err != nil {
 				return err
 			}
-			suites = selectSuites(suites, only)
+			if suites, err = selectSuites(suites, only); err != nil {
+				return fmt.Errorf("%w (%s)", err, manifest)
+			}
 			var ks []vm.Kernel
 			for _, kname := range kernels {
 				k, err := vm.FindKernel(g.cache, g.build, kname)
@@ -101,9 +105,11 @@ func runSuite(ctx context.Context, g *globals, k vm.Kernel, s vm.Suite, out io.W
 	return runAndReport(sub, g, o, s.WantSplat)
 }
 
-func selectSuites(all []vm.Suite, only []string) []vm.Suite {
+// selectSuites picks the suites named in only (all of them if none), in
+// the manifest's order. A name the manifest does not have is an error.
+func selectSuites(all []vm.Suite, only []string) ([]vm.Suite, error) {
 	if len(only) == 0 {
-		return all
+		return all, nil
 	}
 	want := map[string]bool{}
 	for _, o := range only {
@@ -113,9 +119,28 @@ func selectSuites(all []vm.Suite, only []string) []vm.Suite {
 	for _, s := range all {
 		if want[s.Name] {
 			sel = append(sel, s)
+			delete(want, s.Name)
 		}
 	}
-	return sel
+	var unknown []string
+	for _, o := range only {
+		if want[o] {
+			unknown = append(unknown, o)
+			delete(want, o)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown suite %s", strings.Join(quote(unknown), ", "))
+	}
+	return sel, nil
+}
+
+func quote(s []string) []string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return q
 }
 
 func printIndented(w io.Writer, b []byte) {

@@ -19,6 +19,36 @@ func suites(names ...string) []vm.Suite {
 	return s
 }
 
+func names(s []vm.Suite) string {
+	var n []string
+	for _, v := range s {
+		n = append(n, v.Name)
+	}
+	return strings.Join(n, " ")
+}
+
+func TestSelectSuites(t *testing.T) {
+	all := suites("ring2", "msg2", "net")
+	if sel, err := selectSuites(all, nil); err != nil || names(sel) != "ring2 msg2 net" {
+		t.Fatalf("no selection: %q %v", names(sel), err)
+	}
+	// The manifest's order, not the command line's.
+	if sel, err := selectSuites(all, []string{"net", "ring2"}); err != nil || names(sel) != "ring2 net" {
+		t.Fatalf("selection: %q %v", names(sel), err)
+	}
+	for _, only := range [][]string{{"nett"}, {"net", "bogus"}, {""}} {
+		_, err := selectSuites(all, only)
+		if err == nil {
+			t.Errorf("%q accepted", only)
+			continue
+		}
+		bad := only[len(only)-1]
+		if !strings.Contains(err.Error(), `unknown suite "`+bad+`"`) {
+			t.Errorf("%q: error %q does not name the unknown suite", only, err)
+		}
+	}
+}
+
 func TestRunSuitesStopsWhenInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
