@@ -51,7 +51,8 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 
 # debug_verdict: what the debug kernel saw that the console scan cannot:
 # leaks (kmemleak reports objects older than 5 s) and taints other than
-# O and E (our modules are out of tree and unsigned).
+# O and E (our modules are out of tree and unsigned) and W (a warning,
+# which the console scan judges).
 debug_verdict() {
 	bad=0
 	if [ -w "$KMEMLEAK" ]; then
@@ -65,7 +66,7 @@ debug_verdict() {
 		fi
 	fi
 	taint=$(cat /proc/sys/kernel/tainted)
-	if [ $((taint & ~(4096 | 8192))) -ne 0 ]; then
+	if [ $((taint & ~(512 | 4096 | 8192))) -ne 0 ]; then
 		echo "# kernel tainted: $taint"
 		bad=1
 	fi

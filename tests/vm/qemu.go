@@ -21,6 +21,11 @@ func (r *run) guestArgs(i int) []string {
 		"popcorn.guest=%d popcorn.guests=%d popcorn.test=%s popcorn.ivshmem=%s "+
 		"popcorn.shm_size=%d popcorn.vectors=%d",
 		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors())
+	if o.Kernel.Debug() {
+		// On the debug kernel a warning (lockdep, a sleep in atomic
+		// context, ...) stops the guest there and then.
+		cmdline += " panic_on_warn=1"
+	}
 	args := []string{
 		// Multi-threaded TCG on a machine that may have two vCPUs: only then
 		// does QEMU make a guest's atomic instructions atomic against other

@@ -22,6 +22,7 @@ type Suite struct {
 	Net, NIC  bool
 	Timeout   time.Duration
 	WantSplat bool // the suite passes only if the rig sees a splat
+	NoDebug   bool // skipped on the debug kernel
 }
 
 // ParseSuites reads the manifest: "name guests script [--opt[=value]]...".
@@ -75,6 +76,8 @@ func parseSuite(f []string) (Suite, error) {
 			s.NIC = true
 		case "--want-splat":
 			s.WantSplat = true
+		case "--no-debug":
+			s.NoDebug = true
 		default:
 			return s, fmt.Errorf("unknown option %q", opt)
 		}

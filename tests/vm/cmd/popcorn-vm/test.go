@@ -66,6 +66,10 @@ func runSuites(ctx context.Context, out io.Writer, kernels []vm.Kernel, suites [
 			}
 			n++
 			name := k.Series() + "/" + s.Name
+			if s.NoDebug && k.Debug() {
+				fmt.Fprintf(out, "ok %d %s # SKIP not on the debug kernel\n", n, name)
+				continue
+			}
 			start := time.Now()
 			fmt.Fprintf(out, "# %s: %d guest(s) on %s, %s\n", name, s.Guests, k.Release, s.Script)
 			var buf bytes.Buffer
