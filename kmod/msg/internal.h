@@ -100,6 +100,7 @@ int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
 	     const void *buf, size_t len, gfp_t gfp);
 int pcn_msg_send_flags(int id, u16 type, u16 flags, u64 rpc_id,
 		       const void *buf, size_t len, gfp_t gfp);
+struct pcn_node *pcn_send_node(int id, u16 type, int *srcu_idx, int *err);
 void pcn_handlers_exit(void);
 void pcn_reasm_drop(struct pcn_node *node);
 

@@ -198,7 +198,7 @@ int pcn_send(struct pcn_node *node, u16 type, u16 flags, u64 rpc_id,
 }
 
 /* Resolve @id for sending; returns the node with pcn_node_srcu held. */
-static struct pcn_node *pcn_send_node(int id, u16 type, int *srcu_idx, int *err)
+struct pcn_node *pcn_send_node(int id, u16 type, int *srcu_idx, int *err)
 {
 	struct pcn_node *node;
 
@@ -377,6 +377,8 @@ static void pcn_deferred_work(struct work_struct *work)
 	int idx;
 
 	d->msg.gfp = GFP_KERNEL;
+	/* Off the receive path, a reply looks the node up again. */
+	d->msg.node = NULL;
 	idx = srcu_read_lock(&pcn_handler_srcu);
 	h = srcu_dereference(pcn_handlers[d->msg.type], &pcn_handler_srcu);
 	if (h)
@@ -544,6 +546,8 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 	msg.dst = hdr.dst;
 	msg.rpc_id = le64_to_cpu(hdr.rpc_id);
 	msg.len = total;
+	/* The receive path keeps the node and its link alive. */
+	msg.node = node;
 
 	if (flen != len - sizeof(hdr) || total > PCN_MSG_MAX_LEN ||
 	    off > total || flen > total - off || msg.type > PCN_MSG_MAX_TYPE ||

@@ -48,22 +48,13 @@ static bool pcn_rpc_sleep(struct pcn_rpc_wait *w, unsigned long timeout)
  * other thread sits between the reply and its caller. A signal ends the
  * wait as a timeout does.
  */
-static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout,
-			 bool spin)
+static bool pcn_rpc_poll(struct pcn_node *node, struct pcn_rpc_wait *w,
+			 unsigned long timeout, bool spin)
 {
 	unsigned long deadline = jiffies + timeout;
-	struct pcn_transport *t;
-	struct pcn_node *node;
+	struct pcn_transport *t = node->t;
 	long left;
-	int idx;
 
-	idx = srcu_read_lock(&pcn_node_srcu);
-	node = pcn_node_get(id);
-	if (!node) {
-		srcu_read_unlock(&pcn_node_srcu, idx);
-		return pcn_rpc_sleep(w, timeout);
-	}
-	t = node->t;
 	t->set_polling(node, true, spin);
 	while (!completion_done(&w->done) && !signal_pending(current)) {
 		left = (long)(deadline - jiffies);
@@ -79,22 +70,13 @@ static bool pcn_rpc_poll(int id, struct pcn_rpc_wait *w, unsigned long timeout,
 		}
 	}
 	t->set_polling(node, false, spin);
-	srcu_read_unlock(&pcn_node_srcu, idx);
 	return completion_done(&w->done);
 }
 
 /* Transports that can receive in the caller's context do. */
-static bool pcn_rpc_can_poll(int id)
+static bool pcn_rpc_can_poll(struct pcn_node *node)
 {
-	struct pcn_node *node;
-	bool can;
-	int idx;
-
-	idx = srcu_read_lock(&pcn_node_srcu);
-	node = pcn_node_get(id);
-	can = node && node->t->poll && node->t->set_polling && node->t->wait;
-	srcu_read_unlock(&pcn_node_srcu, idx);
-	return can;
+	return node->t->poll && node->t->set_polling && node->t->wait;
 }
 
 /*
@@ -121,7 +103,8 @@ static void pcn_rpc_credit_put(struct pcn_node *node, u32 len)
 {
 	atomic_dec(&node->rpc_msgs);
 	atomic_sub(len, &node->rpc_bytes);
-	wake_up(&node->rpc_credit_wq);
+	if (wq_has_sleeper(&node->rpc_credit_wq))
+		wake_up(&node->rpc_credit_wq);
 }
 
 /* Wait for a credit, or for the node to go down (the send then fails). */
@@ -138,58 +121,12 @@ static int pcn_rpc_credit_wait(struct pcn_node *node, u32 len,
 	return left ? 0 : -ETIMEDOUT;
 }
 
-static void pcn_rpc_count_timeout(int id)
-{
-	struct pcn_node *node;
-	int idx;
-
-	idx = srcu_read_lock(&pcn_node_srcu);
-	node = pcn_node_get(id);
-	if (node)
-		atomic64_inc(&node->rpc_timeouts);
-	srcu_read_unlock(&pcn_node_srcu, idx);
-}
-
-static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
-			void *reply, size_t *reply_len, unsigned long timeout,
-			unsigned int flags);
-
-int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
-		void *reply, size_t *reply_len, unsigned long timeout,
-		unsigned int flags)
-{
-	unsigned long start = jiffies;
-	bool taken = false;
-	struct pcn_node *n;
-	int idx, err = 0;
-
-	if (flags & ~PCN_RPC_F_ALL)
-		return -EINVAL;
-	if (req_len > PCN_MSG_MAX_LEN)
-		return -EMSGSIZE;
-	/* Held to the end: the credit belongs to this node, not a new one. */
-	idx = srcu_read_lock(&pcn_node_srcu);
-	n = pcn_node_get(node);
-	if (n)
-		err = pcn_rpc_credit_wait(n, req_len, timeout, &taken);
-	if (err == -ETIMEDOUT)
-		atomic64_inc(&n->rpc_timeouts);
-	if (!err)
-		err = pcn_rpc_call(node, type, req, req_len, reply, reply_len,
-				   timeout - min(timeout, jiffies - start), flags);
-	if (taken)
-		pcn_rpc_credit_put(n, req_len);
-	srcu_read_unlock(&pcn_node_srcu, idx);
-	return err;
-}
-EXPORT_SYMBOL_GPL(pcn_msg_rpc);
-
-static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
-			void *reply, size_t *reply_len, unsigned long timeout,
-			unsigned int flags)
+static int pcn_rpc_call(struct pcn_node *node, u16 type, const void *req,
+			size_t req_len, void *reply, size_t *reply_len,
+			unsigned long timeout, unsigned int flags)
 {
 	struct pcn_rpc_wait w = {
-		.node = node,
+		.node = node->id,
 		.reply = reply,
 		.cap = reply_len ? *reply_len : 0,
 	};
@@ -203,8 +140,7 @@ static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
 	if (err < 0)
 		return err;
 
-	err = pcn_msg_send_flags(node, type, PCN_MSG_F_REQUEST, id, req, req_len,
-				 GFP_KERNEL);
+	err = pcn_send(node, type, PCN_MSG_F_REQUEST, id, req, req_len, GFP_KERNEL);
 	if (err) {
 		/* A reply (to a half-sent request) may be finishing with us. */
 		if (xa_erase_bh(&pcn_rpcs, id) != &w)
@@ -222,7 +158,7 @@ static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
 			/* Nobody answered: the waiter is ours to finish. */
 			if (signal_pending(current))
 				return -EINTR;
-			pcn_rpc_count_timeout(node);
+			atomic64_inc(&node->rpc_timeouts);
 			return -ETIMEDOUT;
 		}
 		/* A reply or a node failure took it; it completes us shortly. */
@@ -232,6 +168,39 @@ static int pcn_rpc_call(int node, u16 type, const void *req, size_t req_len,
 		*reply_len = w.len;
 	return w.status;
 }
+
+int pcn_msg_rpc(int node, u16 type, const void *req, size_t req_len,
+		void *reply, size_t *reply_len, unsigned long timeout,
+		unsigned int flags)
+{
+	unsigned long start = jiffies;
+	bool taken = false;
+	struct pcn_node *n;
+	int idx, err;
+
+	if (flags & ~PCN_RPC_F_ALL)
+		return -EINVAL;
+	if (req_len > PCN_MSG_MAX_LEN)
+		return -EMSGSIZE;
+	/*
+	 * The node is resolved once and held to the end: the credit belongs
+	 * to this node, not to one added later under the same id.
+	 */
+	n = pcn_send_node(node, type, &idx, &err);
+	if (!n)
+		return err;
+	err = pcn_rpc_credit_wait(n, req_len, timeout, &taken);
+	if (err == -ETIMEDOUT)
+		atomic64_inc(&n->rpc_timeouts);
+	if (!err)
+		err = pcn_rpc_call(n, type, req, req_len, reply, reply_len,
+				   timeout - min(timeout, jiffies - start), flags);
+	if (taken)
+		pcn_rpc_credit_put(n, req_len);
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	return err;
+}
+EXPORT_SYMBOL_GPL(pcn_msg_rpc);
 
 /* Callers asleep in the transport's wait() do not sleep on the completion. */
 static void pcn_rpc_wake(struct pcn_node *node)
@@ -299,13 +268,24 @@ void pcn_rpc_fail_node(struct pcn_node *node)
 	wake_up_all(&node->rpc_credit_wq);
 }
 
+/* On the receive path the node is at hand; elsewhere, look it up. */
+static int pcn_reply(const struct pcn_msg *req, u16 flags, const void *buf,
+		     size_t len, gfp_t gfp)
+{
+	if (!req->node)
+		return pcn_msg_send_flags(req->src, req->type, flags, req->rpc_id,
+					  buf, len, gfp);
+	if (!READ_ONCE(req->node->up))
+		return -EHOSTDOWN;
+	return pcn_send(req->node, req->type, flags, req->rpc_id, buf, len, gfp);
+}
+
 int pcn_msg_reply(const struct pcn_msg *req, const void *buf, size_t len,
 		  gfp_t gfp)
 {
 	if (!(req->flags & PCN_MSG_F_REQUEST))
 		return -EINVAL;
-	return pcn_msg_send_flags(req->src, req->type, PCN_MSG_F_REPLY,
-				  req->rpc_id, buf, len, gfp);
+	return pcn_reply(req, PCN_MSG_F_REPLY, buf, len, gfp);
 }
 EXPORT_SYMBOL_GPL(pcn_msg_reply);
 
@@ -315,8 +295,6 @@ int pcn_msg_reply_err(const struct pcn_msg *req, int err, gfp_t gfp)
 
 	if (!(req->flags & PCN_MSG_F_REQUEST) || err >= 0)
 		return -EINVAL;
-	return pcn_msg_send_flags(req->src, req->type,
-				  PCN_MSG_F_REPLY | PCN_MSG_F_ERROR,
-				  req->rpc_id, &e, sizeof(e), gfp);
+	return pcn_reply(req, PCN_MSG_F_REPLY | PCN_MSG_F_ERROR, &e, sizeof(e), gfp);
 }
 EXPORT_SYMBOL_GPL(pcn_msg_reply_err);

@@ -544,7 +544,9 @@ static void pcn_shm_wait(struct pcn_node *node, long timeout,
 
 static void pcn_shm_wake(struct pcn_node *node)
 {
-	wake_up(&pcn_shm.pollq);
+	/* A spinning caller, the common case, sleeps in no queue. */
+	if (wq_has_sleeper(&pcn_shm.pollq))
+		wake_up(&pcn_shm.pollq);
 }
 
 static void pcn_shm_rx_resume(struct pcn_node *node)

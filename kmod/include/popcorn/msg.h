@@ -34,6 +34,8 @@
 #include <linux/types.h>
 #include <popcorn/wire.h>
 
+struct pcn_node;
+
 #define PCN_MAX_NODES		64
 #define PCN_MSG_MAX_LEN		(4U << 20)
 
@@ -47,6 +49,7 @@ struct pcn_msg {
 	u32 len;
 	void *payload;
 	gfp_t gfp;	/* what the handler may reply or allocate with */
+	struct pcn_node *node;	/* private to the core */
 };
 
 typedef int (*pcn_msg_handler_t)(const struct pcn_msg *msg, void *priv);
