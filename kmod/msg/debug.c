@@ -65,6 +65,16 @@ static int pcn_debug_on_node(u32 id, int (*fn)(struct pcn_node *, u32 *),
 	return err;
 }
 
+/* After one round of a knob's loop: a full ring is no failure, a signal ends it. */
+static int pcn_debug_next(int err)
+{
+	if (err == -ENOSPC) {
+		cond_resched();
+		err = 0;
+	}
+	return !err && signal_pending(current) ? -EINTR : err;
+}
+
 static int pcn_debug_flood(struct pcn_node *node, u32 *a)
 {
 	u32 type = a[1], count = a[2], size = a[3], i;
@@ -77,12 +87,9 @@ static int pcn_debug_flood(struct pcn_node *node, u32 *a)
 	if (!buf)
 		return -ENOMEM;
 	/* RPC id 0 is never waited for: the replies are dropped unread. */
-	for (i = 0; i < count && !err; i++) {
-		err = pcn_send(node, type, PCN_MSG_F_REQUEST, 0, buf, size,
-			       GFP_KERNEL);
-		if (!err && signal_pending(current))
-			err = -EINTR;
-	}
+	for (i = 0; i < count && !err; i++)
+		err = pcn_debug_next(pcn_send(node, type, PCN_MSG_F_REQUEST, 0,
+					      buf, size, GFP_KERNEL));
 	kvfree(buf);
 	return err;
 }
@@ -92,15 +99,8 @@ static int pcn_debug_hello_flood(struct pcn_node *node, u32 *a)
 	u32 i;
 	int err = 0;
 
-	for (i = 0; i < a[1] && !err; i++) {
-		err = pcn_send_hello(node, 0, get_random_u64());
-		if (err == -ENOSPC) {
-			err = 0;
-			cond_resched();
-		}
-		if (!err && signal_pending(current))
-			err = -EINTR;
-	}
+	for (i = 0; i < a[1] && !err; i++)
+		err = pcn_debug_next(pcn_send_hello(node, 0, get_random_u64()));
 	return err;
 }
 
@@ -116,12 +116,7 @@ static int pcn_debug_abort(struct pcn_node *node, u32 *a)
 		err = pcn_msg_alloc(node->id, PCN_MSG_BENCH, (i * 4099) % (max + 1), &tx);
 		if (!err)
 			pcn_msg_abort(&tx);
-		if (err == -ENOSPC) {
-			err = 0;
-			cond_resched();
-		}
-		if (!err && signal_pending(current))
-			err = -EINTR;
+		err = pcn_debug_next(err);
 	}
 	return err;
 }
@@ -144,9 +139,13 @@ static bool pcn_barrier_reached(u32 node, u32 step)
 	return READ_ONCE(pcn_barrier_seen[node]) >= step;
 }
 
-/* Resend while waiting: the peer may not be up yet, or have missed it. */
-static int pcn_debug_barrier(u32 node, u32 step)
+/*
+ * Tell node a[0] we reached step a[1]; resend while waiting: the peer may
+ * not be up yet, or have missed it.
+ */
+static int pcn_debug_barrier(u32 *a)
 {
+	u32 node = a[0], step = a[1];
 	unsigned long deadline = jiffies + PCN_BARRIER_TIMEOUT;
 	__le32 s = cpu_to_le32(step);
 	long left;
@@ -170,45 +169,10 @@ static int pcn_debug_barrier(u32 node, u32 step)
 	return 0;
 }
 
-static ssize_t flood_write(struct file *file, const char __user *ubuf,
-			   size_t count, loff_t *ppos)
+/* Delete node a[0] and add it back with its transport and endpoint. */
+static int pcn_debug_readd(u32 *a)
 {
-	u32 a[4];
-	int err;
-
-	err = pcn_debug_parse(ubuf, count, a, 4);
-	if (!err)
-		err = pcn_debug_on_node(a[0], pcn_debug_flood, a);
-	return err ? err : count;
-}
-
-static ssize_t hello_flood_write(struct file *file, const char __user *ubuf,
-				 size_t count, loff_t *ppos)
-{
-	u32 a[4];
-	int err;
-
-	err = pcn_debug_parse(ubuf, count, a, 2);
-	if (!err)
-		err = pcn_debug_on_node(a[0], pcn_debug_hello_flood, a);
-	return err ? err : count;
-}
-
-static ssize_t abort_write(struct file *file, const char __user *ubuf,
-			   size_t count, loff_t *ppos)
-{
-	u32 a[4];
-	int err;
-
-	err = pcn_debug_parse(ubuf, count, a, 2);
-	if (!err)
-		err = pcn_debug_on_node(a[0], pcn_debug_abort, a);
-	return err ? err : count;
-}
-
-/* Delete node @id and add it back with its transport and endpoint. */
-static int pcn_debug_readd(u32 id)
-{
+	u32 id = a[0];
 	char transport[16], endpoint[sizeof_field(struct pcn_node, endpoint)];
 	struct pcn_node *node;
 	int idx, err;
@@ -226,58 +190,39 @@ static int pcn_debug_readd(u32 id)
 	return err ?: pcn_node_add(id, transport, endpoint, NULL);
 }
 
-static ssize_t readd_write(struct file *file, const char __user *ubuf,
-			   size_t count, loff_t *ppos)
+/* A knob: @nargs numbers, for @fn, or for @node_fn on node args[0]. */
+struct pcn_debug_knob {
+	const char *name;
+	int nargs;
+	int (*fn)(u32 *args);
+	int (*node_fn)(struct pcn_node *node, u32 *args);
+};
+
+static const struct pcn_debug_knob pcn_debug_knobs[] = {
+	{ "flood", 4, .node_fn = pcn_debug_flood },
+	{ "hello_flood", 2, .node_fn = pcn_debug_hello_flood },
+	{ "abort", 2, .node_fn = pcn_debug_abort },
+	{ "readd", 1, .fn = pcn_debug_readd },
+	{ "barrier", 2, .fn = pcn_debug_barrier },
+};
+
+static ssize_t knob_write(struct file *file, const char __user *ubuf,
+			  size_t count, loff_t *ppos)
 {
+	const struct pcn_debug_knob *k = file->private_data;
 	u32 a[4];
 	int err;
 
-	err = pcn_debug_parse(ubuf, count, a, 1);
+	err = pcn_debug_parse(ubuf, count, a, k->nargs);
 	if (!err)
-		err = pcn_debug_readd(a[0]);
+		err = k->node_fn ? pcn_debug_on_node(a[0], k->node_fn, a) : k->fn(a);
 	return err ? err : count;
 }
 
-static ssize_t barrier_write(struct file *file, const char __user *ubuf,
-			     size_t count, loff_t *ppos)
-{
-	u32 a[4];
-	int err;
-
-	err = pcn_debug_parse(ubuf, count, a, 2);
-	if (!err)
-		err = pcn_debug_barrier(a[0], a[1]);
-	return err ? err : count;
-}
-
-static const struct file_operations flood_fops = {
+static const struct file_operations knob_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
-	.write = flood_write,
-};
-
-static const struct file_operations hello_flood_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.write = hello_flood_write,
-};
-
-static const struct file_operations abort_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.write = abort_write,
-};
-
-static const struct file_operations readd_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.write = readd_write,
-};
-
-static const struct file_operations barrier_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.write = barrier_write,
+	.write = knob_write,
 };
 
 /* Self-tests of the debug variant: one that fails, fails the load. */
@@ -293,18 +238,16 @@ static int pcn_debug_selftest(void)
 
 int pcn_debug_init(struct dentry *dir)
 {
-	int err;
+	int i, err;
 
 	err = pcn_debug_selftest();
 	if (err)
 		return err;
 	debugfs_create_bool("echo_drop", 0600, dir, &pcn_debug_echo_drop);
 	debugfs_create_bool("rx_stop", 0600, dir, &pcn_debug_rx_stop);
-	debugfs_create_file("flood", 0200, dir, NULL, &flood_fops);
-	debugfs_create_file("hello_flood", 0200, dir, NULL, &hello_flood_fops);
-	debugfs_create_file("abort", 0200, dir, NULL, &abort_fops);
-	debugfs_create_file("readd", 0200, dir, NULL, &readd_fops);
-	debugfs_create_file("barrier", 0200, dir, NULL, &barrier_fops);
+	for (i = 0; i < ARRAY_SIZE(pcn_debug_knobs); i++)
+		debugfs_create_file(pcn_debug_knobs[i].name, 0200, dir,
+				    (void *)&pcn_debug_knobs[i], &knob_fops);
 	return pcn_msg_register(PCN_MSG_TEST_BARRIER, pcn_barrier_handler, NULL,
 				PCN_HANDLER_ATOMIC);
 }
