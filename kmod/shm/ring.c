@@ -71,8 +71,13 @@ int pcn_ring_reserve(struct pcn_ring *r, size_t len, u32 *idx, u32 *nslots,
 		return -EMSGSIZE;
 	n = DIV_ROUND_UP(sizeof(*rec) + len, PCN_RING_SLOT);
 	do {
+		/*
+		 * The tail first: it never passes what was reserved, so read
+		 * before our counter it cannot be ahead of it, whatever other
+		 * CPUs reserve and the consumer takes meanwhile.
+		 */
+		tail = le32_to_cpu(smp_load_acquire(&r->cons->tail));
 		old = atomic_read(&r->reserve);
-		tail = le32_to_cpu(READ_ONCE(r->cons->tail));
 		used = old - tail;
 		if (used > r->nslots)
 			return -EIO;
