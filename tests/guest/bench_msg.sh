@@ -147,6 +147,6 @@ if [ "$POPCORN_GUEST" = 0 ]; then
 else
 	ktap_check "answered" answer
 fi
-sleep 2
+barrier 1
 pcn_rmmod
 ktap_finish

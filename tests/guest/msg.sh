@@ -30,8 +30,7 @@ no_errors() {
 
 # Wait until every peer finished before tearing our side down.
 wait_done() {
-	echo done > /tmp/done
-	sleep 3
+	every_peer barrier 1
 }
 
 ktap_plan 7

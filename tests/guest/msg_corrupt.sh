@@ -24,7 +24,7 @@ pings_again() {
 ktap_plan 5
 ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
-sleep 1
+barrier 1
 if [ "$self" = 0 ]; then
 	ktap_check "inject a corrupt record" sh -c \
 		"echo $peer > /sys/kernel/debug/popcorn_shm/inject_corrupt"
@@ -33,6 +33,6 @@ else
 fi
 ktap_check "the link recovers: pings of 4095 bytes" pings_again
 # Stay until the peer is done pinging us.
-sleep 5
+barrier 2
 ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
 ktap_finish

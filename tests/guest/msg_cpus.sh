@@ -32,6 +32,6 @@ ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
 ktap_check "$NCPU CPUs ping and bench at once" all_cpus
 ktap_check "no errors counted" no_errors
-sleep 3
+barrier 1
 ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
 ktap_finish

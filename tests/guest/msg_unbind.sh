@@ -20,11 +20,16 @@ watch_unbind() {
 	esac
 }
 
+traffic_flows() {
+	[ "$(node_stat "$peer" rx_bytes)" -ge 1048576 ]
+}
+
 unbind_under_traffic() {
-	sleep 3
+	busywait 30000 traffic_flows &&
 	echo "${SHM_DEV##*/}" > $DRV/unbind && busywait 5000 peer_down
 }
 
+# The device stays away a while: the peer's RPCs meanwhile fail.
 rebind() {
 	sleep 2
 	echo "${SHM_DEV##*/}" > $DRV/bind
@@ -44,6 +49,6 @@ else
 	rebind
 fi
 ktap_check "bound again, the nodes come back up" pings_again
-sleep 5
+barrier 1
 ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
 ktap_finish

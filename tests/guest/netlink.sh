@@ -57,6 +57,6 @@ check_two "Ctrl-C stops popcornctl ping" \
 check_two "Ctrl-C stops popcornctl bench" \
 	interrupt_popcornctl bench "$peer" --count 1000000 --size 1048576
 # The peer may still be pinging us.
-[ -n "$two" ] && sleep 5
+[ -n "$two" ] && barrier 1
 ktap_check "rmmod" sh -c "rmmod popcorn_shm 2>/dev/null; rmmod popcorn_msg"
 ktap_finish
