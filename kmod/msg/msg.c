@@ -324,6 +324,12 @@ struct pcn_deferred {
 	u8 payload[];
 };
 
+static void pcn_backlog_sub(struct pcn_node *node, u32 len)
+{
+	atomic_dec(&node->backlog_msgs);
+	atomic_sub(len, &node->backlog_bytes);
+}
+
 /* Count @len bytes into @node's backlog, if it has room. */
 static bool pcn_backlog_take(struct pcn_node *node, u32 len)
 {
@@ -333,8 +339,7 @@ static bool pcn_backlog_take(struct pcn_node *node, u32 len)
 
 	/* One message of any size must get through an empty backlog. */
 	if (msgs > 1 && (msgs > PCN_BACKLOG_MSGS || bytes > PCN_BACKLOG_BYTES)) {
-		atomic_dec(&node->backlog_msgs);
-		atomic_sub(len, &node->backlog_bytes);
+		pcn_backlog_sub(node, len);
 		return false;
 	}
 	while (bytes > peak && !atomic_try_cmpxchg(&node->backlog_peak, &peak, bytes))
@@ -357,8 +362,7 @@ static void pcn_backlog_put(struct pcn_node *node, u32 len)
 {
 	int idx;
 
-	atomic_dec(&node->backlog_msgs);
-	atomic_sub(len, &node->backlog_bytes);
+	pcn_backlog_sub(node, len);
 	if (!READ_ONCE(node->rx_refused))
 		return;
 	WRITE_ONCE(node->rx_refused, false);
@@ -401,8 +405,7 @@ static int pcn_defer(struct pcn_node *node, const struct pcn_msg *msg)
 	d = kvmalloc(struct_size(d, payload, msg->len),
 		     atomic ? GFP_ATOMIC : GFP_KERNEL);
 	if (!d) {
-		atomic_dec(&node->backlog_msgs);
-		atomic_sub(msg->len, &node->backlog_bytes);
+		pcn_backlog_sub(node, msg->len);
 		/* The receive thread tries again with GFP_KERNEL, then later. */
 		return atomic ? -EAGAIN : pcn_rx_refuse(node);
 	}
