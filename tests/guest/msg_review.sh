@@ -33,7 +33,10 @@ bench_then_readd() {
 short_timeouts() {
 	i=0
 	while [ $i -lt 200 ]; do
-		out=$(popcornctl ping "$peer" --timeout 1ms 2>&1) && return 1
+		if out=$(popcornctl ping "$peer" --timeout 1ms 2>&1); then
+			echo "# an unanswered ping came back: $out"
+			return 1
+		fi
 		case "$out" in
 		*"timed out"*) ;;
 		*) echo "# $out"; return 1 ;;
