@@ -135,9 +135,14 @@ every_peer() {
 MSG_DBG=/sys/kernel/debug/popcorn_msg
 
 # barrier STEP [NODE]: wait until NODE (default: the peer) reached STEP
-# too; both kernels' word crosses the messaging layer itself.
+# too; both kernels' word crosses the messaging layer itself. One try
+# waits a minute; a slow kernel (the debug one) gets five.
 barrier() {
-	echo "${2:-$peer} $1" > "$MSG_DBG/barrier"
+	tries=5
+	until echo "${2:-$peer} $1" > "$MSG_DBG/barrier"; do
+		tries=$((tries - 1))
+		[ $tries -gt 0 ] || return 1
+	done
 }
 
 # node_stat NODE FIELD: one counter of popcornctl stats -o json.

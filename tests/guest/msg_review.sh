@@ -82,7 +82,7 @@ readd_reads_nothing_again() {
 	[ "$rx" -lt 100 ]
 }
 
-ktap_plan 7
+ktap_plan 8
 ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
 downs0=$(downs)
@@ -102,7 +102,7 @@ if [ "$self" = 0 ]; then
 	barrier 7
 	ktap_check "bench stops at Ctrl-C" interrupted popcornctl bench "$peer" --size 65536 --count 1000000
 	ktap_check "ping stops at Ctrl-C" interrupted popcornctl ping "$peer" -s 1048576 -c 10000
-	barrier 8
+	ktap_check "the peer is done with its unanswered RPCs" barrier 8
 	echo 0 > "$MSG_DBG/echo_drop"
 else
 	barrier 2
@@ -117,6 +117,6 @@ else
 	barrier 7
 	ktap_check "200 RPCs of 1 ms time out cleanly" short_timeouts
 	ktap_check "an unanswered ping stops at Ctrl-C" interrupted popcornctl ping "$peer" -c 10000 --timeout 60s
-	barrier 8
+	ktap_check "the peer is done" barrier 8
 fi
 ktap_finish
