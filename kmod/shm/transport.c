@@ -469,6 +469,9 @@ static int pcn_shm_reserve(struct pcn_node *node, size_t len,
 	err = pcn_ring_reserve(&link->tx, len, &tx->idx, &tx->slots, &tx->rec);
 	if (err == -EIO) {
 		atomic64_inc(&link->errors);
+		pr_warn_ratelimited("peer %u: its tail %u is not within our %u reserved slots, resetting the link\n",
+				    link->peer, le32_to_cpu(READ_ONCE(link->tx.cons->tail)),
+				    atomic_read(&link->tx.reserve));
 		pcn_shm_link_reset(node);
 		err = -ENOTCONN;
 	}
