@@ -151,6 +151,12 @@ func (cl *Client) executeCtx(ctx context.Context, op string, cmd uint8, enc func
 		}
 	})
 	msgs, err := cl.execute(op, cmd, 0, enc)
+	// Any signal stops the kernel's loop, and the Go runtime signals its
+	// threads too (SIGURG, to preempt): one that was not ours is no
+	// reason to give up, so ask again.
+	for errors.Is(err, unix.ECANCELED) && ctx.Err() == nil {
+		msgs, err = cl.execute(op, cmd, 0, enc)
+	}
 	close(done)
 	if !stop() {
 		// No signal may reach this thread once it is unlocked.

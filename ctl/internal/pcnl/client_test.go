@@ -175,6 +175,25 @@ func TestPingDecodesSamples(t *testing.T) {
 	}
 }
 
+// A signal that is not the caller's (the Go runtime preempts with SIGURG)
+// stops the kernel's ping all the same: the client asks again.
+func TestPingRetriesAStraySignal(t *testing.T) {
+	calls := 0
+	cl := fake(t, func(req genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+		calls++
+		if calls == 1 {
+			return nil, genltest.Error(int(unix.ECANCELED))
+		}
+		return []genetlink.Message{{Data: attrs(t, func(ae *netlink.AttributeEncoder) {
+			ae.Uint64(api.APingSampleNs, 700)
+		})}}, nil
+	})
+	s, err := cl.Ping(t.Context(), 1, PingOptions{Count: 1})
+	if err != nil || len(s) != 1 || calls != 2 {
+		t.Fatalf("samples %v, err %v after %d requests", s, err, calls)
+	}
+}
+
 func TestStatsAndBench(t *testing.T) {
 	cl := fake(t, func(req genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
 		if req.Header.Command == api.CmdBench {
