@@ -58,29 +58,45 @@ bool pcn_ring_prod_acked(struct pcn_ring *r)
 }
 
 /*
+ * Slots handed out and not given back yet: our counter, then the
+ * consumer's tail. The counter never runs more than the ring ahead of the
+ * tail, and the tail read after it is only newer, so the difference fits
+ * the ring, unless other CPUs reserved and the consumer took their records
+ * in between, which puts the tail past the counter we read: read again.
+ * A tail that stays out of bounds was not written by a consumer of ours.
+ */
+static int pcn_ring_used(struct pcn_ring *r, u32 *old, u32 *used)
+{
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		*old = atomic_read(&r->reserve);
+		smp_rmb();	/* our counter before the tail */
+		*used = *old - le32_to_cpu(smp_load_acquire(&r->cons->tail));
+		if (*used <= r->nslots)
+			return 0;
+	}
+	return -EIO;
+}
+
+/*
  * Hand out room for a record of @len bytes: -ENOSPC when full, -EMSGSIZE
  * when it could never fit, -EIO when the consumer's tail makes no sense.
  */
 int pcn_ring_reserve(struct pcn_ring *r, size_t len, u32 *idx, u32 *nslots,
 		     void **payload)
 {
-	u32 n, old, pad, used, tail;
+	u32 n, old, pad, used;
 	struct pcn_ring_rec *rec;
+	int err;
 
 	if (len > r->max_record - sizeof(*rec))
 		return -EMSGSIZE;
 	n = DIV_ROUND_UP(sizeof(*rec) + len, PCN_RING_SLOT);
 	do {
-		/*
-		 * The tail first: it never passes what was reserved, so read
-		 * before our counter it cannot be ahead of it, whatever other
-		 * CPUs reserve and the consumer takes meanwhile.
-		 */
-		tail = le32_to_cpu(smp_load_acquire(&r->cons->tail));
-		old = atomic_read(&r->reserve);
-		used = old - tail;
-		if (used > r->nslots)
-			return -EIO;
+		err = pcn_ring_used(r, &old, &used);
+		if (err)
+			return err;
 		pad = r->nslots - (old & (r->nslots - 1));
 		if (pad >= n)
 			pad = 0;
