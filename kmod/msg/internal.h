@@ -17,6 +17,8 @@
  * correct peer never needs more.
  */
 #define PCN_REASM_SLOTS	4
+/* A slot keeps a buffer this large for the next message; larger go back. */
+#define PCN_REASM_KEEP	(1U << 20)
 
 /*
  * Copies of messages queued for process-context handlers, per node: at
@@ -28,7 +30,9 @@
 #define PCN_BACKLOG_BYTES	(8U << 20)
 
 struct pcn_reasm {
-	void *buf;		/* NULL when the slot is free */
+	void *buf;
+	u32 cap;		/* bytes at @buf */
+	bool busy;		/* a message is under way */
 	u32 seq;
 	u32 len;
 	u32 got;

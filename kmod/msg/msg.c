@@ -14,6 +14,8 @@
 
 /* How long a sender waits for room before it calls the link broken. */
 #define PCN_SEND_TIMEOUT	(5 * HZ)
+/* How long a sender spins for room before it naps. */
+#define PCN_SEND_SPIN_US	200
 
 struct pcn_handler {
 	pcn_msg_handler_t fn;
@@ -98,7 +100,7 @@ static int pcn_reserve(struct pcn_node *node, size_t len,
 		       struct pcn_msg_tx *tx, bool wait)
 {
 	unsigned long deadline = jiffies + PCN_SEND_TIMEOUT;
-	unsigned int spins = 0;
+	ktime_t spin_until = 0;
 	int err;
 
 	for (;;) {
@@ -109,11 +111,19 @@ static int pcn_reserve(struct pcn_node *node, size_t len,
 			return -EHOSTDOWN;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		/* The receiver frees room in microseconds; yield, then nap. */
-		if (++spins < 64)
+		/*
+		 * A reading peer frees a record's room in about the time we
+		 * took to fill it: spin that long, so a streaming sender keeps
+		 * the ring full, then nap.
+		 */
+		if (!spin_until)
+			spin_until = ktime_add_us(ktime_get(), PCN_SEND_SPIN_US);
+		if (ktime_before(ktime_get(), spin_until)) {
 			cond_resched();
-		else
+			cpu_relax();
+		} else {
 			usleep_range(50, 200);
+		}
 	}
 }
 
@@ -469,10 +479,15 @@ static int pcn_dispatch(struct pcn_node *node, struct pcn_msg *msg)
 	return 0;
 }
 
-static void pcn_reasm_free(struct pcn_reasm *r)
+/* Free the slot; its buffer stays for the next message if small enough. */
+static void pcn_reasm_done(struct pcn_reasm *r, bool keep)
 {
+	r->busy = false;
+	if (keep && r->cap <= PCN_REASM_KEEP)
+		return;
 	kvfree(r->buf);
 	r->buf = NULL;
+	r->cap = 0;
 }
 
 void pcn_reasm_drop(struct pcn_node *node)
@@ -480,7 +495,24 @@ void pcn_reasm_drop(struct pcn_node *node)
 	int i;
 
 	for (i = 0; i < PCN_REASM_SLOTS; i++)
-		pcn_reasm_free(&node->reasm[i]);
+		pcn_reasm_done(&node->reasm[i], false);
+}
+
+/* Start a message of @len bytes in slot @r, reusing its buffer if it fits. */
+static bool pcn_reasm_start(struct pcn_reasm *r, u32 seq, u32 len)
+{
+	if (r->cap < len) {
+		pcn_reasm_done(r, false);
+		r->buf = kvmalloc(len, GFP_KERNEL);
+		if (!r->buf)
+			return false;
+		r->cap = len;
+	}
+	r->busy = true;
+	r->seq = seq;
+	r->len = len;
+	r->got = 0;
+	return true;
 }
 
 void pcn_transport_rx_reset(struct pcn_node *node)
@@ -504,9 +536,9 @@ static struct pcn_reasm *pcn_reasm_slot(struct pcn_node *node, u32 seq,
 
 	for (i = 0; i < PCN_REASM_SLOTS; i++) {
 		r = &node->reasm[i];
-		if (r->buf && r->seq == seq)
+		if (r->busy && r->seq == seq)
 			return r;
-		if (!r->buf && !free)
+		if (!r->busy && !free)
 			free = r;
 	}
 	if (off != 0)
@@ -516,13 +548,7 @@ static struct pcn_reasm *pcn_reasm_slot(struct pcn_node *node, u32 seq,
 				    node->id);
 		return NULL;
 	}
-	free->buf = kvmalloc(len, GFP_KERNEL);
-	if (!free->buf)
-		return NULL;
-	free->seq = seq;
-	free->len = len;
-	free->got = 0;
-	return free;
+	return pcn_reasm_start(free, seq, len) ? free : NULL;
 }
 
 int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
@@ -571,7 +597,7 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 	r = pcn_reasm_slot(node, le32_to_cpu(hdr.seq), off, total);
 	if (!r || r->len != total || r->got != off) {
 		if (r)
-			pcn_reasm_free(r);
+			pcn_reasm_done(r, true);
 		goto bad;
 	}
 	if (off == 0) {
@@ -580,7 +606,7 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 		r->rpc_id = msg.rpc_id;
 	} else if (r->type != msg.type || r->flags != msg.flags ||
 		   r->rpc_id != msg.rpc_id) {
-		pcn_reasm_free(r);
+		pcn_reasm_done(r, true);
 		goto bad;
 	}
 	memcpy(r->buf + off, rec + sizeof(hdr), flen);
@@ -595,7 +621,7 @@ int pcn_transport_deliver(struct pcn_node *node, const void *rec, size_t len,
 		r->got -= flen;
 		return err;
 	}
-	pcn_reasm_free(r);
+	pcn_reasm_done(r, true);
 	return 0;
 
 bad:
