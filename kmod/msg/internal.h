@@ -7,6 +7,7 @@
 #include <linux/jiffies.h>
 #include <linux/mutex.h>
 #include <linux/semaphore.h>
+#include <linux/sizes.h>
 #include <linux/srcu.h>
 #include <popcorn/msg.h>
 #include <popcorn/transport.h>
@@ -18,7 +19,7 @@
  */
 #define PCN_REASM_SLOTS	4
 /* A slot keeps a buffer this large for the next message; larger go back. */
-#define PCN_REASM_KEEP	(1U << 20)
+#define PCN_REASM_KEEP	SZ_1M
 
 /*
  * Copies of messages queued for process-context handlers, per node: at
