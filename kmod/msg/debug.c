@@ -5,6 +5,7 @@
  * or hostile peer would, so tests can show the others survive it:
  *
  *   echo_drop    1: ignore echo requests (a peer that stops answering)
+ *   echo_delay_ms  N: answer echo requests N ms late, one at a time
  *   rx_stop      1: take nothing from any node (a peer that stops reading)
  *   flood        "NODE TYPE COUNT SIZE": send COUNT requests of TYPE and
  *                SIZE bytes, never reading the replies; waits for room as
@@ -29,6 +30,7 @@
 
 bool pcn_debug_echo_drop;
 bool pcn_debug_rx_stop;
+u32 pcn_debug_echo_delay_ms;
 
 #define PCN_BARRIER_TIMEOUT	(60 * HZ)
 #define PCN_BARRIER_RESEND	(HZ / 2)
@@ -245,6 +247,7 @@ int pcn_debug_init(struct dentry *dir)
 		return err;
 	debugfs_create_bool("echo_drop", 0600, dir, &pcn_debug_echo_drop);
 	debugfs_create_bool("rx_stop", 0600, dir, &pcn_debug_rx_stop);
+	debugfs_create_u32("echo_delay_ms", 0600, dir, &pcn_debug_echo_delay_ms);
 	for (i = 0; i < ARRAY_SIZE(pcn_debug_knobs); i++)
 		debugfs_create_file(pcn_debug_knobs[i].name, 0200, dir,
 				    (void *)&pcn_debug_knobs[i], &knob_fops);

@@ -110,6 +110,8 @@ void pcn_handlers_exit(void);
 void pcn_reasm_drop(struct pcn_node *node);
 
 /* rpc.c */
+int pcn_rpc_init(void);
+void pcn_rpc_exit(void);
 void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg);
 void pcn_rpc_fail_node(struct pcn_node *node);
 unsigned long pcn_rpc_pending(void);
@@ -132,6 +134,7 @@ void pcn_debugfs_exit(void);
 /* debug.c: test knobs of the debug variant (CONFIG_POPCORN_DEBUG) */
 extern bool pcn_debug_echo_drop;
 extern bool pcn_debug_rx_stop;
+extern u32 pcn_debug_echo_delay_ms;
 #ifdef CONFIG_POPCORN_DEBUG
 int pcn_debug_init(struct dentry *dir);
 void pcn_debug_exit(void);

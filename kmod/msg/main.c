@@ -13,9 +13,12 @@ static int __init pcn_msg_init(void)
 {
 	int err;
 
-	err = pcn_selftest_init();
+	err = pcn_rpc_init();
 	if (err)
 		return err;
+	err = pcn_selftest_init();
+	if (err)
+		goto err_rpc;
 	err = pcn_heartbeat_init();
 	if (err)
 		goto err_selftest;
@@ -32,6 +35,8 @@ err_debugfs:
 	pcn_heartbeat_exit();
 err_selftest:
 	pcn_selftest_exit();
+err_rpc:
+	pcn_rpc_exit();
 	return err;
 }
 
@@ -45,6 +50,7 @@ static void __exit pcn_msg_exit(void)
 	pcn_selftest_exit();
 	pcn_handlers_exit();
 	synchronize_srcu(&pcn_node_srcu);
+	pcn_rpc_exit();
 }
 
 module_init(pcn_msg_init);

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Request/reply on top of messages. A waiter lives on its caller's stack
- * and sits in an xarray under its RPC id; whoever erases it from the
- * xarray (the reply, the node going down, or the timeout) owns finishing
- * it, so a late reply can never touch a waiter that already returned.
+ * and sits in an xarray; whoever erases it from the xarray (the reply, the
+ * node going down, or the timeout) owns finishing it, so a late reply can
+ * never touch a waiter that already returned.
+ *
+ * An RPC id is a generation number above the waiter's index. Indexes are
+ * the lowest free ones, so the xarray stays one node deep, and a reserved
+ * index keeps that node allocated: a call allocates nothing. The
+ * generation tells a late reply from one to the next call at its index.
  */
 #include <linux/completion.h>
 #include <linux/module.h>
@@ -15,6 +20,7 @@
 #include "internal.h"
 
 struct pcn_rpc_wait {
+	u64 id;
 	int node;
 	struct completion done;
 	void *reply;
@@ -24,7 +30,39 @@ struct pcn_rpc_wait {
 };
 
 static DEFINE_XARRAY_FLAGS(pcn_rpcs, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
-static u32 pcn_rpc_next;
+/* Never handed out: it keeps the xarray's node, and so index 1, busy. */
+#define PCN_RPC_PINNED	1
+static u32 pcn_rpc_gen;
+
+int pcn_rpc_init(void)
+{
+	return xa_reserve(&pcn_rpcs, PCN_RPC_PINNED, GFP_KERNEL);
+}
+
+void pcn_rpc_exit(void)
+{
+	xa_destroy(&pcn_rpcs);
+}
+
+/* Publish @w under a new RPC id. */
+static int pcn_rpc_add(struct pcn_rpc_wait *w)
+{
+	u32 idx;
+	int err;
+
+	xa_lock_bh(&pcn_rpcs);
+	err = __xa_alloc(&pcn_rpcs, &idx, w, xa_limit_32b, GFP_KERNEL);
+	if (!err)
+		w->id = (u64)(++pcn_rpc_gen) << 32 | idx;
+	xa_unlock_bh(&pcn_rpcs);
+	return err;
+}
+
+/* Take @w back from the xarray: false if someone else took it first. */
+static bool pcn_rpc_del(struct pcn_rpc_wait *w)
+{
+	return xa_erase_bh(&pcn_rpcs, (u32)w->id) == w;
+}
 
 unsigned long pcn_rpc_pending(void)
 {
@@ -55,21 +93,18 @@ static bool pcn_rpc_poll(struct pcn_node *node, struct pcn_rpc_wait *w,
 	struct pcn_transport *t = node->t;
 	long left;
 
-	t->set_polling(node, true, spin);
 	while (!completion_done(&w->done) && !signal_pending(current)) {
 		left = (long)(deadline - jiffies);
 		if (left <= 0)
 			break;
-		if (t->poll(node, 64) > 0 || completion_done(&w->done))
-			continue;
-		if (spin) {
-			cond_resched();
-			cpu_relax();
-		} else {
+		/* A sleeper's reply is hardly there yet: wait, then receive. */
+		if (!spin)
 			t->wait(node, left, &w->done);
-		}
+		if (t->poll(node, 64) > 0 || !spin)
+			continue;
+		cond_resched();
+		cpu_relax();
 	}
-	t->set_polling(node, false, spin);
 	return completion_done(&w->done);
 }
 
@@ -130,31 +165,37 @@ static int pcn_rpc_call(struct pcn_node *node, u16 type, const void *req,
 		.reply = reply,
 		.cap = reply_len ? *reply_len : 0,
 	};
+	bool spin = flags & PCN_RPC_POLL;
+	bool poll = pcn_rpc_can_poll(node);
 	bool done;
-	u32 id;
 	int err;
 
 	init_completion(&w.done);
-	err = xa_alloc_cyclic_bh(&pcn_rpcs, &id, &w, xa_limit_32b, &pcn_rpc_next,
-				 GFP_KERNEL);
-	if (err < 0)
+	err = pcn_rpc_add(&w);
+	if (err)
 		return err;
-
-	err = pcn_send(node, type, PCN_MSG_F_REQUEST, id, req, req_len, GFP_KERNEL);
+	/* Before the request: its reply must find us polling. */
+	if (poll)
+		node->t->set_polling(node, true, spin);
+	err = pcn_send(node, type, PCN_MSG_F_REQUEST, w.id, req, req_len,
+		       GFP_KERNEL);
+	if (err)
+		done = false;
+	else if (poll)
+		done = pcn_rpc_poll(node, &w, timeout, spin);
+	else
+		done = pcn_rpc_sleep(&w, timeout);
+	if (poll)
+		node->t->set_polling(node, false, spin);
 	if (err) {
 		/* A reply (to a half-sent request) may be finishing with us. */
-		if (xa_erase_bh(&pcn_rpcs, id) != &w)
+		if (!pcn_rpc_del(&w))
 			wait_for_completion(&w.done);
 		return err;
 	}
 
-	if (pcn_rpc_can_poll(node))
-		done = pcn_rpc_poll(node, &w, timeout, flags & PCN_RPC_POLL);
-	else
-		done = pcn_rpc_sleep(&w, timeout);
-
 	if (!done) {
-		if (xa_erase_bh(&pcn_rpcs, id) == &w) {
+		if (pcn_rpc_del(&w)) {
 			/* Nobody answered: the waiter is ours to finish. */
 			if (signal_pending(current))
 				return -EINTR;
@@ -213,16 +254,11 @@ void pcn_rpc_complete(struct pcn_node *node, const struct pcn_msg *msg)
 {
 	struct pcn_rpc_wait *w;
 
-	if (msg->rpc_id > U32_MAX) {
-		atomic64_inc(&node->errors);
-		pr_warn_ratelimited("node %d: reply to an RPC id we never use\n", node->id);
-		return;
-	}
 	xa_lock_bh(&pcn_rpcs);
-	w = xa_load(&pcn_rpcs, msg->rpc_id);
-	/* Only the node we asked may answer. */
-	if (w && w->node == node->id)
-		__xa_erase(&pcn_rpcs, msg->rpc_id);
+	w = xa_load(&pcn_rpcs, (u32)msg->rpc_id);
+	/* Only the node we asked may answer, and only this call. */
+	if (w && w->id == msg->rpc_id && w->node == node->id)
+		__xa_erase(&pcn_rpcs, (u32)msg->rpc_id);
 	else
 		w = NULL;
 	xa_unlock_bh(&pcn_rpcs);

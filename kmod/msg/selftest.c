@@ -4,6 +4,7 @@
  * an echo RPC whose reply must equal the request byte for byte, and a
  * sink that counts one-way messages until a sync RPC reads the count.
  */
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
@@ -12,6 +13,7 @@
 #include "internal.h"
 
 static atomic64_t pcn_bench_seen[PCN_MAX_NODES];
+static atomic_t pcn_ping_calls;
 
 /*
  * Echo replies from the receive path when the reply fits in the ring now,
@@ -24,6 +26,12 @@ static int pcn_echo(const struct pcn_msg *msg, void *priv)
 
 	if (pcn_debug_knob(pcn_debug_echo_drop))
 		return 0;	/* a node that stops answering */
+	if (pcn_debug_knob(pcn_debug_echo_delay_ms)) {
+		/* A slow node: its replies come after the caller gave up. */
+		if (!gfpflags_allow_blocking(msg->gfp))
+			return -EAGAIN;
+		msleep(READ_ONCE(pcn_debug_echo_delay_ms));
+	}
 	err = pcn_msg_reply(msg, msg->payload, msg->len, msg->gfp);
 	if ((err == -ENOSPC || err == -EWOULDBLOCK) &&
 	    !gfpflags_allow_blocking(msg->gfp))
@@ -45,13 +53,16 @@ static int pcn_bench_sync(const struct pcn_msg *msg, void *priv)
 	return 0;
 }
 
-/* Bytes that differ with position and size, so a misplaced copy shows. */
-static void pcn_pattern(u8 *buf, u32 size)
+/*
+ * Bytes that differ with position, size and call, so a misplaced copy, or
+ * the reply to another call, shows.
+ */
+static void pcn_pattern(u8 *buf, u32 size, u32 call)
 {
 	u32 i;
 
 	for (i = 0; i < size; i++)
-		buf[i] = (u8)(i * 31 + (i >> 8) + size);
+		buf[i] = (u8)(i * 31 + (i >> 8) + size + call);
 }
 
 int pcn_ping(int node, u32 size, u32 timeout_ms, bool poll, u64 *ns)
@@ -67,7 +78,7 @@ int pcn_ping(int node, u32 size, u32 timeout_ms, bool poll, u64 *ns)
 		err = -ENOMEM;
 		goto out;
 	}
-	pcn_pattern(req, size);
+	pcn_pattern(req, size, atomic_inc_return(&pcn_ping_calls));
 	memset(reply, 0, size);
 
 	start = ktime_get();

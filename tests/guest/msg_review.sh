@@ -8,7 +8,10 @@
 #    had read before;
 #  - RPCs with the shortest timeout, by the hundred, against a peer that
 #    does not answer (the wait never gets a negative timeout);
-#  - ping and bench stop at Ctrl-C.
+#  - ping and bench stop at Ctrl-C;
+#  - a reply that comes after its caller gave up is not taken for the
+#    reply of the next call, which reuses the caller's slot (each ping's
+#    payload differs, and is checked).
 . ./lib.sh
 
 downs() {
@@ -43,6 +46,16 @@ short_timeouts() {
 		esac
 		i=$((i + 1))
 	done
+}
+
+# Guest 0 answers 300 ms late: the first ping gives up, and its reply
+# arrives while the next one waits.
+late_reply() {
+	if out=$(popcornctl ping "$peer" --timeout 100ms 2>&1); then
+		echo "# a ping of 100 ms came back: $out"
+		return 1
+	fi
+	popcornctl ping "$peer" -c 3 --timeout 5s >/dev/null
 }
 
 # interrupted CMD...: started in the background, it stops within 3 s of
@@ -82,7 +95,7 @@ readd_reads_nothing_again() {
 	[ "$rx" -lt 100 ]
 }
 
-ktap_plan 8
+ktap_plan 9
 ktap_check "setup" pcn_setup
 ktap_check "peer up" busywait 30000 peer_up
 downs0=$(downs)
@@ -104,6 +117,10 @@ if [ "$self" = 0 ]; then
 	ktap_check "ping stops at Ctrl-C" interrupted popcornctl ping "$peer" -s 1048576 -c 10000
 	ktap_check "the peer is done with its unanswered RPCs" barrier 8
 	echo 0 > "$MSG_DBG/echo_drop"
+	echo 300 > "$MSG_DBG/echo_delay_ms"
+	barrier 9
+	ktap_check "the peer is done with its late replies" barrier 10
+	echo 0 > "$MSG_DBG/echo_delay_ms"
 else
 	barrier 2
 	ktap_check "aborts are no corruption: no reset, no error" no_link_reset
@@ -118,5 +135,8 @@ else
 	ktap_check "200 RPCs of 1 ms time out cleanly" short_timeouts
 	ktap_check "an unanswered ping stops at Ctrl-C" interrupted popcornctl ping "$peer" -c 10000 --timeout 60s
 	ktap_check "the peer is done" barrier 8
+	barrier 9
+	ktap_check "a late reply is not taken for the next call's" late_reply
+	barrier 10
 fi
 ktap_finish
