@@ -2,7 +2,8 @@
 # make bench-msg, in two guests: guest 0 measures, guest 1 answers.
 # Prints "# msg ..." lines, one per figure per run:
 #   the floor (user processes ping-ponging through BAR2, no kernel code),
-#   a raw doorbell round trip (IRQ to IRQ, in the device layer),
+#   a raw doorbell round trip (IRQ to IRQ, in the device layer) before
+#   each doorbell-mode run,
 #   kernel-to-kernel echo RPCs in three receive modes, and throughput.
 # Guest 0 moves guest 1 through the modes by ringing its vector 2.
 . ./lib.sh
@@ -25,15 +26,33 @@ json_field() {
 	sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" | head -n 1
 }
 
+# rtt_run MODE SIZE RUN [PING FLAGS]: one run of echo RPCs.
+rtt_run() {
+	out=$(popcornctl ping "$peer" -c "$PINGS" -s $2 $4 -o json) || return 1
+	echo "# msg rtt size=$2 transport=shm mode=$1 run=$3" \
+		"p50_us=$(echo "$out" | json_field p50_us)" \
+		"p99_us=$(echo "$out" | json_field p99_us)" | tee -a /tmp/figures
+}
+
+# raw_run RUN: one run of raw doorbell round trips.
+raw_run() {
+	out=$(echo "$peer $PINGS" > "$DBG/doorbell_rtt" && cat "$DBG/doorbell_rtt") || return 1
+	p50=$(echo "$out" | sed 's/.*p50_ns=\([0-9]*\).*/\1/')
+	p99=$(echo "$out" | sed 's/.*p99_ns=\([0-9]*\).*/\1/')
+	echo "# doorbell rtt raw run=$1 p50_us=$((p50 / 1000)).$(((p50 % 1000) / 100)) p99_us=$((p99 / 1000)).$(((p99 % 1000) / 100))" |
+		tee -a /tmp/figures
+}
+
+# measure_rtt MODE [PING FLAGS]: RUNS runs of each size; in doorbell
+# mode each run follows a raw doorbell run, so both see the same host.
 measure_rtt() {
-	mode=$1 flags=$2
 	for size in 64 4096; do
 		run=1
 		while [ $run -le $RUNS ]; do
-			out=$(popcornctl ping "$peer" -c "$PINGS" -s $size $flags -o json) || return 1
-			echo "# msg rtt size=$size transport=shm mode=$mode run=$run" \
-				"p50_us=$(echo "$out" | json_field p50_us)" \
-				"p99_us=$(echo "$out" | json_field p99_us)" | tee -a /tmp/figures
+			if [ "$1" = doorbell ] && [ $size = 64 ]; then
+				raw_run $run || return 1
+			fi
+			rtt_run "$1" $size $run "$2" || return 1
 			run=$((run + 1))
 		done
 	done
@@ -83,23 +102,14 @@ next_phase() {
 }
 
 measure() {
-	run=1
-	while [ $run -le $RUNS ]; do
-		out=$(echo "$peer $PINGS" > "$DBG/doorbell_rtt" && cat "$DBG/doorbell_rtt") || return 1
-		p50=$(echo "$out" | sed 's/.*p50_ns=\([0-9]*\).*/\1/')
-		p99=$(echo "$out" | sed 's/.*p99_ns=\([0-9]*\).*/\1/')
-		echo "# doorbell rtt raw run=$run p50_us=$((p50 / 1000)).$(((p50 % 1000) / 100)) p99_us=$((p99 / 1000)).$(((p99 % 1000) / 100))" |
-			tee -a /tmp/figures
-		run=$((run + 1))
-	done
 	# Phase 0, set by the peer at start: it busy-polls, we poll for replies.
 	echo 0 > $PARAM
 	measure_rtt poll --poll || return 1
 	next_phase
-	measure_rtt doorbell "" || return 1
+	measure_rtt doorbell || return 1
 	next_phase
 	echo 200 > $PARAM
-	measure_rtt adaptive "" || return 1
+	measure_rtt adaptive || return 1
 	echo 0 > $PARAM
 	measure_tput || return 1
 	next_phase
