@@ -36,7 +36,7 @@ static u32 pcn_rpc_gen;
 
 int pcn_rpc_init(void)
 {
-	return xa_reserve(&pcn_rpcs, PCN_RPC_PINNED, GFP_KERNEL);
+	return xa_reserve_bh(&pcn_rpcs, PCN_RPC_PINNED, GFP_KERNEL);
 }
 
 void pcn_rpc_exit(void)
