@@ -89,7 +89,8 @@ measure_tput() {
 		run=1
 		while [ $run -le $RUNS ]; do
 			out=$(popcornctl bench "$peer" --size "$1" --count "$2" -o json) || return 1
-			echo "# msg tput size=$1 transport=shm run=$run MBps=$(echo "$out" | json_field MBps)" |
+			mbps=$(echo "$out" | json_field MBps | awk '{ printf "%.1f", $1 }')
+			echo "# msg tput size=$1 transport=shm run=$run MBps=$mbps" |
 				tee -a /tmp/figures
 			run=$((run + 1))
 		done
