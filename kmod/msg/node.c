@@ -6,6 +6,7 @@
  * heartbeat loss, on removal, or when its nonce changes (it restarted).
  */
 #include <linux/module.h>
+#include <linux/notifier.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -105,11 +106,32 @@ static bool pcn_node_down_locked(struct pcn_node *node)
 	return was_up;
 }
 
+static ATOMIC_NOTIFIER_HEAD(pcn_node_chain);
+
+int pcn_msg_register_notifier(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_register(&pcn_node_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pcn_msg_register_notifier);
+
+int pcn_msg_unregister_notifier(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_unregister(&pcn_node_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pcn_msg_unregister_notifier);
+
+/* Tell user space (the events group) and other modules. */
+static void pcn_node_changed(struct pcn_node *node, enum pcn_node_event ev)
+{
+	pcn_netlink_notify(node);
+	atomic_notifier_call_chain(&pcn_node_chain, ev, (void *)(long)node->id);
+}
+
 static void pcn_node_went_down(struct pcn_node *node, int err)
 {
 	pr_info("node %d down (%d)\n", node->id, err);
 	pcn_rpc_fail_node(node);
-	pcn_netlink_notify(node);
+	pcn_node_changed(node, PCN_NODE_DOWN);
 }
 
 void pcn_transport_sync(void)
@@ -188,7 +210,7 @@ void pcn_node_handle_hello(struct pcn_node *node, const struct pcn_msg *msg)
 		pcn_node_went_down(node, -ECONNRESET);
 	if (!was_up && READ_ONCE(node->up)) {
 		pr_info("node %d up\n", node->id);
-		pcn_netlink_notify(node);
+		pcn_node_changed(node, PCN_NODE_UP);
 	}
 	/* Without our link, our own hello follows when it comes up. */
 	if (!(le16_to_cpu(h->flags) & PCN_HELLO_F_REPLY) && READ_ONCE(node->link_up))

@@ -65,6 +65,21 @@ void pcn_msg_unregister(u16 type);
 int pcn_msg_self(void);
 bool pcn_node_is_up(int node);
 
+/*
+ * Nodes going up and down, for modules that follow their peers: called
+ * with the event and the node id as data, in any context (an atomic
+ * notifier chain). A module registers, then reads pcn_node_is_up() for
+ * the state before it registered.
+ */
+enum pcn_node_event {
+	PCN_NODE_UP,
+	PCN_NODE_DOWN,
+};
+
+struct notifier_block;
+int pcn_msg_register_notifier(struct notifier_block *nb);
+int pcn_msg_unregister_notifier(struct notifier_block *nb);
+
 int pcn_msg_send(int node, u16 type, const void *buf, size_t len, gfp_t gfp);
 int pcn_msg_broadcast(u16 type, const void *buf, size_t len, gfp_t gfp);
 
