@@ -56,8 +56,15 @@ expect_eq() {
 	return 1
 }
 
+# Debian's ip, not busybox's applet of that name, which busybox's sh
+# would run before looking at PATH.
+ip() {
+	/usr/sbin/ip "$@"
+}
+
 MSG_MOD=/lib/popcorn/popcorn_msg.ko
 SHM_MOD=/lib/popcorn/popcorn_shm.ko
+SB_MOD=/lib/popcorn/snapbean.ko
 
 # pcn_insmod / pcn_rmmod: the core, then the shm transport; and back.
 pcn_insmod() {
