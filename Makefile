@@ -67,9 +67,9 @@ modules-matrix:
 	@$(MAKE) --no-print-directory check-release
 
 # The modules people load carry none of the debug variant's hooks.
-DEBUG_SYMBOLS := pcn_debug_|pcn_shm_inject|pcn_doorbell_bench|pcn_shm_debug_
+DEBUG_SYMBOLS := pcn_debug_|pcn_shm_inject|pcn_doorbell_bench|pcn_shm_debug_|sb_debug_|sb_bad_frames
 check-release:
-	@for ko in $(BUILD)/modules/*/popcorn_*.ko; do \
+	@for ko in $(BUILD)/modules/*/*.ko; do \
 		if nm "$$ko" | grep -E ' ($(DEBUG_SYMBOLS))'; then \
 			echo "$$ko: debug hooks in a release module" >&2; exit 1; fi; \
 	done; echo "release modules: no debug hooks"

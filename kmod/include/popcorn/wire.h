@@ -39,6 +39,7 @@ enum pcn_msg_type {
 	PCN_MSG_BENCH_SYNC = 5,	/* RPC: replies once every BENCH before it was seen */
 	PCN_MSG_TEST_BARRIER = 63,	/* __le32 step; debug variant's test barrier */
 	PCN_MSG_FIRST_USER = 64,
+	PCN_MSG_SNAPBEAN_FRAME = 64,	/* struct pcn_sb_frame, then an Ethernet frame */
 	PCN_MSG_MAX_TYPE = 1023,
 };
 
@@ -51,6 +52,15 @@ struct pcn_hello {
 	__le32 node;		/* sender's node id */
 	__le32 features;	/* PCN_FEAT_*; none defined yet */
 	__le64 nonce;		/* changes every time the sender's core loads */
+};
+
+/* Snap Bean: one Ethernet frame between kernels. */
+#define PCN_SB_VERSION		1
+
+struct pcn_sb_frame {
+	u8 version;		/* PCN_SB_VERSION */
+	u8 flags;		/* none defined yet: 0 */
+	__le16 reserved;	/* 0 */
 };
 
 #endif /* _POPCORN_WIRE_H */
