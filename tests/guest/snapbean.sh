@@ -3,8 +3,10 @@
 # its node and carrier once the peers are up; pings of every size up to
 # the MTU cross both ways, at MTU 1500 and 9000; the counters add up; a
 # second device and a chosen MAC are refused with a reason; malformed
-# frames from a peer (debug knob) are dropped and counted; the module
-# unloads cleanly.
+# frames from a peer (debug knob) are dropped and counted; the last
+# kernel reloads its transport while the others ping it: its carrier
+# drops within a second and comes back with its peers; the module unloads
+# cleanly.
 . ./lib.sh
 
 N=$POPCORN_GUESTS
@@ -80,11 +82,42 @@ bad_frames_counted() {
 		expect_eq "rx_errors" "$(cat /sys/class/net/sb0/statistics/rx_errors)" $want
 }
 
+LAST=$((N - 1))
+
+carrier_off() {
+	[ "$(cat /sys/class/net/sb0/carrier)" = 0 ]
+}
+
+add_peer() {
+	popcornctl node add "$1" --transport shm --endpoint "$1"
+}
+
+# On the last kernel: every node goes with the transport, so does carrier.
+reload_transport() {
+	rmmod popcorn_shm || return 1
+	busywait 1000 carrier_off || { echo "# carrier still on 1 s after rmmod"; return 1; }
+	insmod "$SHM_MOD" && every_peer add_peer && busywait 30000 all_up &&
+		busywait 10000 carrier_on && every_peer ping_peer
+}
+
+# On the others: ping the last kernel all along its reload; once it is
+# back, carrier is still on and it answers.
+ping_through_reload() {
+	rm -f /tmp/stop_pings
+	while [ ! -e /tmp/stop_pings ]; do
+		ping -c 1 -W 1 -s 1000 "$(sb_addr $LAST)" >/dev/null
+	done &
+	barrier 6 $LAST
+	touch /tmp/stop_pings
+	wait
+	carrier_on && ping_peer $LAST
+}
+
 drvinfo() {
 	ethtool -i sb0 | grep -q "^driver: snapbean"
 }
 
-ktap_plan 13
+ktap_plan 14
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
 ktap_check "insmod snapbean, sb0 up" sb_setup
@@ -106,5 +139,12 @@ ktap_check "pings of every size at MTU 9000 to every peer" pings_at_mtu 9000
 every_peer barrier 4
 ktap_check "per-peer counters add up" counters_add_up
 every_peer barrier 5
+if [ "$self" = $LAST ]; then
+	ktap_check "transport reloaded: carrier off within 1 s, back with the peers" reload_transport
+	every_peer barrier 6
+else
+	ktap_check "node $LAST answers again after its transport reloaded" ping_through_reload
+fi
+every_peer barrier 7
 ktap_check "rmmod snapbean popcorn_shm popcorn_msg" sh -c "rmmod snapbean && rmmod popcorn_shm && rmmod popcorn_msg"
 ktap_finish
