@@ -2,14 +2,17 @@
 /*
  * Test knobs of the debug variant, under /sys/kernel/debug/snapbean/:
  *
- *   bad_frames  NODE: send NODE four frame messages no correct kernel
- *               writes (shorter than an Ethernet header, longer than any
- *               MTU of 1500 allows, an unknown version, unknown flags);
- *               NODE must drop and count each one
+ *   bad_frames  NODE: send NODE seven frame messages no correct kernel
+ *               writes (shorter than an Ethernet header, longer than an
+ *               MTU of 1500 allows, an unknown version, unknown flags, a
+ *               checksum to compute past the frame's end, an unknown
+ *               segmentation type, a segment size of 0); NODE must drop
+ *               and count each one
  */
 #include <linux/debugfs.h>
 #include <linux/etherdevice.h>
 #include <linux/slab.h>
+#include <linux/virtio_byteorder.h>
 
 #include "snapbean.h"
 
@@ -44,6 +47,20 @@ static int sb_bad_frames(int node)
 		err = sb_send_bad(node, &f, buf, sizeof(f) + ETH_ZLEN);
 	f = ok;
 	f.flags = 0x80;
+	if (!err)
+		err = sb_send_bad(node, &f, buf, sizeof(f) + ETH_ZLEN);
+	f = ok;
+	f.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	f.vnet.csum_start = __cpu_to_virtio16(true, ETH_ZLEN + 100);
+	if (!err)
+		err = sb_send_bad(node, &f, buf, sizeof(f) + ETH_ZLEN);
+	f = ok;
+	f.vnet.gso_type = 0x42;
+	f.vnet.gso_size = __cpu_to_virtio16(true, 1000);
+	if (!err)
+		err = sb_send_bad(node, &f, buf, sizeof(f) + ETH_ZLEN);
+	f = ok;
+	f.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	if (!err)
 		err = sb_send_bad(node, &f, buf, sizeof(f) + ETH_ZLEN);
 	kfree(buf);

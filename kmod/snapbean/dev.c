@@ -2,15 +2,22 @@
 /*
  * The device: `ip link add sb0 type snapbean`, one per kernel. Its MAC
  * names this kernel's node id, so it is set here and cannot be changed;
- * its carrier is on while any other kernel is up.
+ * its carrier is on while any other kernel is up. Like veth, it computes
+ * no checksum and cuts no TCP super-frame: the receiving kernel gets the
+ * frame with its offloads and does what it would have done.
  */
 #include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/slab.h>
 #include <net/rtnetlink.h>
+#include <popcorn/compat.h>
 
 #include "snapbean.h"
 
 #define SB_MAX_TX_QUEUES	16
+#define SB_FEATURES	(NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM | \
+			 NETIF_F_HIGHDMA | NETIF_F_TSO | NETIF_F_TSO6 | \
+			 NETIF_F_TSO_ECN)
 
 static int sb_open(struct net_device *dev)
 {
@@ -51,11 +58,28 @@ static void sb_get_stats64(struct net_device *dev, struct rtnl_link_stats64 *s)
 	s->tx_dropped += atomic64_read(&sb->tx_no_peer);
 }
 
+/* The core holds rtnl and hands us its reference on the new program. */
+static int sb_bpf(struct net_device *dev, struct netdev_bpf *bpf)
+{
+	struct sb_priv *sb = netdev_priv(dev);
+	struct bpf_prog *old;
+
+	if (bpf->command != XDP_SETUP_PROG)
+		return -EINVAL;
+	old = rtnl_dereference(sb->xdp_prog);
+	rcu_assign_pointer(sb->xdp_prog, bpf->prog);
+	if (old)
+		bpf_prog_put(old);
+	return 0;
+}
+
 static const struct net_device_ops sb_netdev_ops = {
 	.ndo_open = sb_open,
 	.ndo_stop = sb_stop,
 	.ndo_start_xmit = sb_xmit,
 	.ndo_get_stats64 = sb_get_stats64,
+	.ndo_bpf = sb_bpf,
+	.ndo_xdp_xmit = sb_xdp_xmit,
 };
 
 static void sb_free(struct net_device *dev)
@@ -76,6 +100,9 @@ static void sb_setup(struct net_device *dev)
 	dev->priv_destructor = sb_free;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = ETH_MAX_MTU;
+	dev->features |= SB_FEATURES;
+	dev->hw_features |= SB_FEATURES;
+	pcn_xdp_features_full(dev);
 }
 
 static unsigned int sb_num_tx_queues(void)

@@ -5,6 +5,7 @@
  * reachable through the device while its node is up.
  */
 #include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
 #include <net/rtnetlink.h>
@@ -22,13 +23,30 @@ int sb_mac_node(const u8 *mac)
 	return mac[5];
 }
 
+/*
+ * A super-frame must fit one transport record to @node, header and VLAN
+ * tag included: the stack builds none larger than the device's TSO limit.
+ */
+static void sb_fit_tso(struct sb_priv *sb, int node)
+{
+	size_t max = pcn_msg_post_max(node);
+
+	if (max < sizeof(struct pcn_sb_frame) + VLAN_ETH_HLEN + ETH_DATA_LEN)
+		return;
+	max -= sizeof(struct pcn_sb_frame) + VLAN_ETH_HLEN;
+	if (max < sb->dev->tso_max_size)
+		netif_set_tso_max_size(sb->dev, max);
+}
+
 /* Take @node's state from the core, which is the truth at this moment. */
 static void sb_update_peer(struct sb_priv *sb, int node)
 {
-	if (pcn_node_is_up(node))
+	if (pcn_node_is_up(node)) {
+		sb_fit_tso(sb, node);
 		set_bit(node, sb->peers_up);
-	else
+	} else {
 		clear_bit(node, sb->peers_up);
+	}
 }
 
 static void sb_update_carrier(struct sb_priv *sb)

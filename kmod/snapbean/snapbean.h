@@ -40,6 +40,7 @@ struct sb_priv {
 	struct sb_peer_stats peer[PCN_MAX_NODES];
 	atomic64_t tx_no_peer;	/* unicast to a kernel that is not up */
 	struct sb_txq *txq;
+	struct bpf_prog __rcu *xdp_prog;
 };
 
 /* The one Snap Bean device of this kernel, if any; RCU. */
@@ -55,6 +56,9 @@ extern struct rtnl_link_ops sb_link_ops;
 netdev_tx_t sb_xmit(struct sk_buff *skb, struct net_device *dev);
 void sb_txq_init(struct sb_priv *sb);
 void sb_txq_stop_all(struct sb_priv *sb);
+struct xdp_frame;
+int sb_xdp_xmit(struct net_device *dev, int n, struct xdp_frame **frames,
+		u32 flags);
 
 /* rx.c */
 int sb_rx(const struct pcn_msg *msg, void *priv);

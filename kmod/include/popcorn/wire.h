@@ -7,6 +7,7 @@
 #define _POPCORN_WIRE_H
 
 #include <linux/types.h>
+#include <uapi/linux/virtio_net.h>
 
 #define PCN_PROTO_MAGIC		0x50434e4d	/* "PCNM" */
 #define PCN_PROTO_VERSION	1
@@ -54,13 +55,19 @@ struct pcn_hello {
 	__le64 nonce;		/* changes every time the sender's core loads */
 };
 
-/* Snap Bean: one Ethernet frame between kernels. */
-#define PCN_SB_VERSION		1
+/*
+ * Snap Bean: one Ethernet frame between kernels, after its offloads as
+ * virtio-net carries them (little endian): a checksum left to compute
+ * (NEEDS_CSUM, csum_start/offset) or already checked (DATA_VALID), and a
+ * TCP super-frame's segment size (gso_type, gso_size).
+ */
+#define PCN_SB_VERSION		2
 
 struct pcn_sb_frame {
 	u8 version;		/* PCN_SB_VERSION */
 	u8 flags;		/* none defined yet: 0 */
 	__le16 reserved;	/* 0 */
+	struct virtio_net_hdr vnet;
 };
 
 #endif /* _POPCORN_WIRE_H */
