@@ -1,7 +1,9 @@
 #!/bin/sh
 # Snap Bean between every pair of kernels: sb0 comes up with the MAC of
 # its node and carrier once the peers are up; pings of every size up to
-# the MTU cross both ways, at MTU 1500 and 9000; the counters add up; a
+# the MTU cross both ways, at MTU 1500, 9000 and 65535; iperf3 moves TCP
+# both ways between kernels 0 and 1 and the device counters agree with
+# what it moved, also while both change their MTU under traffic; a
 # second device and a chosen MAC are refused with a reason; malformed
 # frames and offloads from a peer (debug knob) are dropped and counted; the last
 # kernel reloads its transport while the others ping it: its carrier
@@ -107,7 +109,7 @@ ping_through_reload() {
 	while [ ! -e /tmp/stop_pings ]; do
 		ping -c 1 -W 1 -s 1000 "$(sb_addr $LAST)" >/dev/null
 	done &
-	barrier 6 $LAST
+	barrier 9 $LAST
 	touch /tmp/stop_pings
 	wait
 	carrier_on && ping_peer $LAST
@@ -117,7 +119,57 @@ drvinfo() {
 	ethtool -i sb0 | grep -q "^driver: snapbean"
 }
 
-ktap_plan 14
+# iperf_counted STAT ARGS...: run iperf3 ARGS, and print how much sb0's
+# statistics STAT grew meanwhile; its JSON report is in /tmp/iperf.json.
+iperf_counted() {
+	f=/sys/class/net/sb0/statistics/$1
+	shift
+	before=$(cat "$f")
+	iperf3 -J -t 3 -c "$(sb_addr 1)" "$@" > /tmp/iperf.json ||
+		{ tail -n 5 /tmp/iperf.json | sed 's/^/# /'; return 1; }
+	echo $(($(cat "$f") - before))
+}
+
+# iperf_bytes SUM: the bytes iperf3's JSON reports in end.SUM (what the
+# receiver got: the sender counts what is still in its socket buffer).
+iperf_bytes() {
+	awk -v sum="\"$1\"" '$1 ~ sum { f = 1 } f && /"bytes"/ { print $2 + 0; exit }' /tmp/iperf.json
+}
+
+# moved_ok WHAT DEVICE_BYTES TCP_BYTES: the device carried all of it, and
+# at most headers' worth more.
+moved_ok() {
+	echo "# $1: iperf3 moved $3 bytes, sb0 counted $2"
+	[ "$3" -gt 1000000 ] && [ "$2" -ge "$3" ] && [ "$2" -le $(($3 + $3 / 10 + 1000000)) ]
+}
+
+iperf_both_ways() {
+	d=$(iperf_counted tx_bytes) || return 1
+	moved_ok "to node 1" "$d" "$(iperf_bytes sum_received)" || return 1
+	d=$(iperf_counted rx_bytes -R) || return 1
+	moved_ok "from node 1" "$d" "$(iperf_bytes sum_received)"
+}
+
+# Both kernels step their MTU through 1500, 9000 and 65535 while 0 sends.
+mtu_steps() {
+	for mtu in 9000 65535 1500 9000 1500 65535; do
+		sleep 1
+		ip link set sb0 mtu $mtu || return 1
+	done
+}
+
+iperf_mtu_changes() {
+	if [ "$self" = 0 ]; then
+		iperf3 -t 7 -c "$(sb_addr 1)" > /tmp/iperf.out 2>&1 &
+		mtu_steps || return 1
+		wait $! || { tail -n 5 /tmp/iperf.out | sed 's/^/# /'; return 1; }
+		tail -n 4 /tmp/iperf.out | sed 's/^/# /'
+	else
+		mtu_steps
+	fi
+}
+
+ktap_plan 17
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
 ktap_check "insmod snapbean, sb0 up" sb_setup
@@ -137,14 +189,31 @@ ktap_check "malformed frames dropped and counted" bad_frames_counted
 every_peer barrier 3
 ktap_check "pings of every size at MTU 9000 to every peer" pings_at_mtu 9000
 every_peer barrier 4
-ktap_check "per-peer counters add up" counters_add_up
+ktap_check "pings of every size at MTU 65535 to every peer" pings_at_mtu 65535
 every_peer barrier 5
+ktap_check "per-peer counters add up" counters_add_up
+if [ "$self" = 1 ]; then
+	iperf3 -s -D -B "$(sb_addr 1)"
+	barrier 6 0
+	ktap_ok "node 1 serves iperf3"
+	barrier 7 0
+	ktap_check "iperf3 while the MTU changes under traffic" iperf_mtu_changes
+elif [ "$self" = 0 ]; then
+	barrier 6 1
+	ktap_check "iperf3 both ways, counted by sb0" iperf_both_ways
+	barrier 7 1
+	ktap_check "iperf3 while the MTU changes under traffic" iperf_mtu_changes
+else
+	ktap_ok "kernels 0 and 1 run iperf3"
+	ktap_ok "kernels 0 and 1 change their MTU under traffic"
+fi
+every_peer barrier 8
 if [ "$self" = $LAST ]; then
 	ktap_check "transport reloaded: carrier off within 1 s, back with the peers" reload_transport
-	every_peer barrier 6
+	every_peer barrier 9
 else
 	ktap_check "node $LAST answers again after its transport reloaded" ping_through_reload
 fi
-every_peer barrier 7
+every_peer barrier 10
 ktap_check "rmmod snapbean popcorn_shm popcorn_msg" sh -c "rmmod snapbean && rmmod popcorn_shm && rmmod popcorn_msg"
 ktap_finish

@@ -21,7 +21,7 @@ var initScript []byte
 var guestKernelModules = []string{"virtio_pci", "virtio_net"}
 
 // guestTools are Debian's own binaries, copied with their libraries.
-var guestTools = []string{"ip", "ethtool", "bpftool"}
+var guestTools = []string{"ip", "ethtool", "bpftool", "iperf3", "sockperf"}
 
 // Initramfs describes what goes into a guest's root file system.
 type Initramfs struct {
