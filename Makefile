@@ -88,7 +88,12 @@ $(BUILD)/bin/%: $(GO_SRC)
 
 # Static helpers that run inside guests.
 guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor \
-	$(BUILD)/guest/shm-atomic
+	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o
+
+# BPF objects: Debian's libbpf-dev headers, the host's UAPI headers.
+$(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c
+	@mkdir -p $(@D)
+	clang -O2 -g -Wall -Werror -target bpf -I/usr/include/$(shell gcc -dumpmachine) -c $< -o $@
 
 $(BUILD)/guest/shm-floor: tests/bench/shm-floor.c
 	@mkdir -p $(@D)

@@ -33,7 +33,10 @@ type Options struct {
 	Net     bool // join the guests with virtio-net, a bridge in the run's netns
 	NIC     bool // give guest 0 a NIC into the run's network namespace
 	Script  string
-	Timeout time.Duration
+	// HostScript, if set, runs on the host in the run's network namespace
+	// (a client of the guests) while they run; it must exit 0.
+	HostScript string
+	Timeout    time.Duration
 
 	Pin         bool // pin guest i's vCPU threads to host CPU i
 	Interactive bool // guest 0's console on this terminal
@@ -67,6 +70,14 @@ func (o *Options) validate() error {
 			return fmt.Errorf("script: %w", err)
 		}
 	}
+	if o.HostScript != "" {
+		if !o.NIC && !o.Net {
+			return errors.New("a host script needs the network namespace (--nic or --net)")
+		}
+		if _, err := os.Stat(filepath.Join(o.TestsDir, o.HostScript)); err != nil {
+			return fmt.Errorf("host script: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -80,13 +91,14 @@ type GuestResult struct {
 
 // Result is a finished run.
 type Result struct {
-	Dir    string
-	Guests []GuestResult
+	Dir     string
+	Guests  []GuestResult
+	HostErr error // the host script's failure, if any
 }
 
 // Err summarises every failure of the run, splats included.
 func (r *Result) Err() error {
-	var errs []error
+	errs := []error{r.HostErr}
 	for i, g := range r.Guests {
 		if g.Splat != "" {
 			errs = append(errs, fmt.Errorf("guest %d: kernel splat: %s (%s)", i, g.Splat, g.Console))
@@ -158,6 +170,13 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 			if o.Interactive && i == 0 {
 				cancel()
 			}
+		}()
+	}
+	if o.HostScript != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.HostErr = r.runHostScript(ctx)
 		}()
 	}
 	wg.Wait()

@@ -16,6 +16,7 @@ type Suite struct {
 	Guests    int
 	CPUs      int
 	Script    string
+	Host      string // host-side client script (--host=FILE)
 	Ivshmem   string
 	Vectors   int
 	ShmSize   int64
@@ -74,6 +75,8 @@ func parseSuite(f []string) (Suite, error) {
 			s.Net = true
 		case "--nic":
 			s.NIC = true
+		case "--host":
+			s.Host = val
 		case "--want-splat":
 			s.WantSplat = true
 		case "--no-debug":

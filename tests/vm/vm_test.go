@@ -132,11 +132,11 @@ func TestFindSplatIgnoresTestOutput(t *testing.T) {
 }
 
 func TestParseSuite(t *testing.T) {
-	s, err := parseSuite(strings.Fields("net 2 net.sh --net --nic --ivshmem=plain --vectors=6 --shm-size=1024 --timeout=30s --want-splat"))
+	s, err := parseSuite(strings.Fields("net 2 net.sh --net --nic --host=net.host.sh --ivshmem=plain --vectors=6 --shm-size=1024 --timeout=30s --want-splat"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Suite{Name: "net", Guests: 2, CPUs: 1, Script: "net.sh", Ivshmem: "plain", Vectors: 6, ShmSize: 1024,
+	want := Suite{Name: "net", Guests: 2, CPUs: 1, Script: "net.sh", Host: "net.host.sh", Ivshmem: "plain", Vectors: 6, ShmSize: 1024,
 		Net: true, NIC: true, Timeout: 30 * time.Second, WantSplat: true}
 	if s != want {
 		t.Fatalf("got %+v\nwant %+v", s, want)

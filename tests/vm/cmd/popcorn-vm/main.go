@@ -109,6 +109,7 @@ func (f *rigFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.o.Vectors, "vectors", 0, "doorbell vectors per guest (default two per guest)")
 	fl.BoolVar(&f.o.Net, "net", false, "join the guests with virtio-net (10.98.0.N+1)")
 	fl.BoolVar(&f.o.NIC, "nic", false, "give guest 0 a NIC into a host network namespace")
+	fl.StringVar(&f.o.HostScript, "host-script", "", "run this script of the tests directory on the host, in the network namespace, meanwhile")
 	fl.BoolVar(&f.o.Pin, "pin", false, "pin guest N's vCPU threads to host CPU N (benchmarks)")
 }
 

@@ -101,7 +101,7 @@ func runSuite(ctx context.Context, g *globals, k vm.Kernel, s vm.Suite, out io.W
 		RunDir: g.runDir(k.Series() + "-" + s.Name),
 		Guests: s.Guests, CPUs: s.CPUs, MemMB: 384, Ivshmem: s.Ivshmem,
 		ShmSize: s.ShmSize, Vectors: s.Vectors, Net: s.Net, NIC: s.NIC,
-		Script: s.Script, Timeout: s.Timeout, Log: io.Discard,
+		Script: s.Script, HostScript: s.Host, Timeout: s.Timeout, Log: io.Discard,
 	}
 	sub := &cobra.Command{}
 	sub.SetOut(out)
