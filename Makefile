@@ -5,6 +5,8 @@
 # make modules-matrix  modules for 6.1 and 6.12, warnings are errors
 # make test          host tests, then guest tests on both kernels
 # make test-debug    guest tests on the debug kernel (KASAN, lockdep, kmemleak)
+# make bench-msg     messaging latency and throughput, against the raw floor
+# make bench-net     Snap Bean against virtio-net: TCP throughput and latency
 # make demo          boot three kernels that message each other
 # make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
 
@@ -29,7 +31,7 @@ LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: all modules modules-matrix check-release test-modules bench-msg bins guest-tools test \
+.PHONY: all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
 	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch uapi check-uapi clean
 
 all: modules bins guest-tools
@@ -148,6 +150,14 @@ bench-msg: bins guest-tools modules-matrix
 	@set -o pipefail; $(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
 		--shm-size 16777216 --script bench_msg.sh --timeout 10m | \
 		sed -n 's/^    # \(msg .*\|doorbell .*\|guest .*\)/\1/p'
+
+bench-net: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch >/dev/null
+	@echo "setup host: $$(nproc) CPUs, $$(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n1), QEMU TCG"
+	@echo "setup guests: 2 x kernel $(KERNEL), 1 vCPU each pinned to host CPUs 0 and 1, 64 MiB window, virtio-net bridge"
+	@set -o pipefail; $(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
+		--shm-size 67108864 --net --script bench_net.sh --timeout 10m | \
+		sed -n 's/^    # \(net .*\)/\1/p'
 
 shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
