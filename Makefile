@@ -139,7 +139,8 @@ test-guest: bins guest-tools modules-matrix test-modules
 
 demo: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch
-	@$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --shm-size 16777216 --script demo.sh
+	@$(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests $(GUESTS) --shm-size 16777216 \
+		--nic --host-script demo.host.sh --script demo.sh
 
 # One guest measures, one answers; each has one vCPU pinned to its own host
 # core, so polling is not starved and doorbells are not delayed.

@@ -1,7 +1,11 @@
 #!/bin/sh
 # make demo: the kernels configure each other as nodes with popcornctl,
-# then every kernel pings and benches every other over shared memory.
+# then every kernel pings and benches every other over shared memory;
+# then every kernel serves one service address over Snap Bean, and a
+# client in the rig's namespace (demo.host.sh) is answered through guest
+# 0's NIC by another kernel.
 . ./lib.sh
+. ./service.sh
 
 N=$POPCORN_GUESTS
 PINGS=100
@@ -54,10 +58,14 @@ all_done() {
 # Stay until every peer is done with us too, then unload.
 unload() {
 	every_peer tell_done
-	busywait 120000 all_done && pcn_rmmod
+	busywait 120000 all_done && rmmod snapbean && pcn_rmmod
 }
 
-ktap_plan 5
+serve_all() {
+	sb_setup && busywait 10000 carrier_on && serve
+}
+
+if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 9; else ktap_plan 7; fi
 ktap_check "configure nodes" pcn_setup
 echo "# $(uname -r), this kernel is node $self of $N"
 ktap_check "all $N nodes up" busywait 30000 all_up
@@ -65,5 +73,17 @@ show node list
 ktap_check "ping every peer" every_peer ping_peer
 ktap_check "bench every peer" every_peer bench_peer
 show stats
+ktap_check "Snap Bean up, every kernel serves $SVC" serve_all
+if [ "$POPCORN_GUEST" = 0 ]; then
+	every_peer barrier 1
+	ktap_check "steer $SVC from the NIC to the other kernels" steer
+	ktap_check "a client in the host's namespace was answered" host_done
+	every_peer barrier 2
+	ktap_check "XDP program detached" unsteer
+else
+	ktap_check "replies routed through the owner" route_via_owner
+	every_peer barrier 1
+	every_peer barrier 2
+fi
 ktap_check "unload" unload
 ktap_finish

@@ -1,95 +1,12 @@
 #!/bin/sh
-# One service address served by every kernel: 10.99.0.100 is on every
-# kernel's lo, with an HTTP server (saying which guest answered) and an
-# iperf3 server on it. Guest 0 owns the NIC into the rig's namespace and
-# steers the service's frames there with ebpf/steer.bpf.c: source port
-# 61001 to itself, 61000 to the highest other node, any other port to the
-# lowest other node, through Snap Bean; replies come back over sb0 to the
-# owner's gateway address (10.97.0.254) and leave through its NIC. The
-# client is snapbean_svc.host.sh, in the rig's namespace; it tells guest 0
-# on port 9999 when it is done.
+# One service address served by every kernel (service.sh): every kernel
+# serves it, guest 0 steers it from its NIC, and the client,
+# snapbean_svc.host.sh in the rig's namespace, checks which kernel
+# answers each source port, over HTTP and iperf3.
 . ./lib.sh
+. ./service.sh
 
 N=$POPCORN_GUESTS
-SVC=10.99.0.100
-GW=10.97.0.254
-PIN=/sys/fs/bpf/steer
-
-sb_setup() {
-	insmod "$SB_MOD" && ip link add sb0 type snapbean &&
-		ip addr add "10.97.0.$((self + 1))/24" dev sb0 && ip link set sb0 up
-}
-
-carrier_on() {
-	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
-}
-
-# Every kernel: the service address, and servers on it.
-serve() {
-	ip addr add "$SVC/32" dev lo || return 1
-	mkdir -p /tmp/www && echo "served by guest $POPCORN_GUEST" > /tmp/www/index.html
-	busybox httpd -p "$SVC:80" -h /tmp/www && iperf3 -s -D -B "$SVC"
-}
-
-# A kernel without the NIC: replies to clients go to the owner over sb0,
-# and its ARP on sb0 speaks for its sb0 address, not the service's.
-route_via_owner() {
-	sysctl -qw net.ipv4.conf.sb0.arp_announce=2 &&
-		ip route add 10.99.0.0/24 via $GW dev sb0
-}
-
-nic_name() {
-	for d in /sys/class/net/*; do
-		[ "$(cat "$d/address")" = 52:54:00:00:02:00 ] && echo "${d##*/}"
-	done
-}
-
-# le32 N: the four bytes of N, little endian, for bpftool.
-le32() {
-	echo "$(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24))"
-}
-
-# port_to PORT NODE: frames from source port PORT go to kernel NODE.
-port_to() {
-	bpftool map update pinned $PIN/steer_ports key $(($1 & 255)) $(($1 >> 8)) \
-		value $(le32 "$2")
-}
-
-# The other nodes, lowest first.
-others() {
-	p=0
-	while [ $p -lt "$N" ]; do
-		[ $p -ne "$self" ] && echo $p
-		p=$((p + 1))
-	done
-}
-
-# The owner: the others' gateway; forwards what they answer (their source
-# is the service address, one of its own), and steers the service's
-# frames.
-steer() {
-	nic=$(nic_name)
-	first=$(others | head -n 1)
-	last=$(others | tail -n 1)
-	ip addr add $GW/24 dev sb0 &&
-	sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.sb0.accept_local=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sb0.rp_filter=0 || return 1
-	bpftool prog load /bin/steer.bpf.o $PIN/prog type xdp pinmaps $PIN || return 1
-	sbif=$(cat /sys/class/net/sb0/ifindex)
-	bpftool map update pinned $PIN/steer_cfg key 0 0 0 0 \
-		value 10 99 0 100 $(le32 "$sbif") $(le32 "$self") $(le32 "$first") &&
-		port_to 61000 "$last" && port_to 61001 "$self" &&
-		bpftool net attach xdpdrv pinned $PIN/prog dev "$nic"
-}
-
-unsteer() {
-	bpftool net detach xdpdrv dev "$(nic_name)" && rm -r $PIN
-}
-
-host_done() {
-	busybox nc -l -p 9999 > /tmp/host_done
-	echo "# the client says: $(cat /tmp/host_done)"
-}
 
 # What the owner steered to us came in over sb0: at least one HTTP
 # connection (SYN, ACK, request, ACK, FIN).
@@ -103,7 +20,6 @@ unload() {
 	rmmod snapbean && rmmod popcorn_shm && rmmod popcorn_msg
 }
 
-mkdir -p $PIN
 if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 10; else ktap_plan 8; fi
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
