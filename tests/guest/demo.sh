@@ -65,7 +65,7 @@ serve_all() {
 	sb_setup && busywait 10000 carrier_on && serve
 }
 
-if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 9; else ktap_plan 7; fi
+if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 10; else ktap_plan 7; fi
 ktap_check "configure nodes" pcn_setup
 echo "# $(uname -r), this kernel is node $self of $N"
 ktap_check "all $N nodes up" busywait 30000 all_up
@@ -74,16 +74,6 @@ ktap_check "ping every peer" every_peer ping_peer
 ktap_check "bench every peer" every_peer bench_peer
 show stats
 ktap_check "Snap Bean up, every kernel serves $SVC" serve_all
-if [ "$POPCORN_GUEST" = 0 ]; then
-	every_peer barrier 1
-	ktap_check "steer $SVC from the NIC to the other kernels" steer
-	ktap_check "a client in the host's namespace was answered" host_done
-	every_peer barrier 2
-	ktap_check "XDP program detached" unsteer
-else
-	ktap_check "replies routed through the owner" route_via_owner
-	every_peer barrier 1
-	every_peer barrier 2
-fi
+service_run
 ktap_check "unload" unload
 ktap_finish

@@ -88,3 +88,19 @@ host_done() {
 	busybox nc -l -p 9999 > /tmp/host_done
 	echo "# the client says: $(cat /tmp/host_done)"
 }
+
+# service_run: the owner steers until the client is done (four checks);
+# the others route their replies through it meanwhile (one check).
+service_run() {
+	if [ "$POPCORN_GUEST" = 0 ]; then
+		ktap_check "every kernel serves $SVC" every_peer barrier 1
+		ktap_check "steer $SVC from the NIC to the other kernels (XDP)" steer
+		ktap_check "the client in the host's namespace is done" host_done
+		every_peer barrier 2
+		ktap_check "XDP program detached" unsteer
+	else
+		ktap_check "replies routed through the owner" route_via_owner
+		every_peer barrier 1
+		every_peer barrier 2
+	fi
+}

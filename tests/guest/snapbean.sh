@@ -2,8 +2,10 @@
 # Snap Bean between every pair of kernels: sb0 comes up with the MAC of
 # its node and carrier once the peers are up; pings of every size up to
 # the MTU cross both ways, at MTU 1500, 9000 and 65535; iperf3 moves TCP
-# both ways between kernels 0 and 1 and the device counters agree with
-# what it moved, also while both change their MTU under traffic; a
+# both ways between kernels 0 and 1 (with an XDP program on kernel 1's
+# sb0) and the device counters agree with what it moved, also while both
+# change their MTU under traffic; kernel 1 unloads snapbean in the middle
+# of a transfer and comes back; a
 # second device and a chosen MAC are refused with a reason; malformed
 # frames and offloads from a peer (debug knob) are dropped and counted; the last
 # kernel reloads its transport while the others ping it: its carrier
@@ -109,7 +111,7 @@ ping_through_reload() {
 	while [ ! -e /tmp/stop_pings ]; do
 		ping -c 1 -W 1 -s 1000 "$(sb_addr $LAST)" >/dev/null
 	done &
-	barrier 9 $LAST
+	barrier 11 $LAST
 	touch /tmp/stop_pings
 	wait
 	carrier_on && ping_peer $LAST
@@ -158,6 +160,43 @@ mtu_steps() {
 	done
 }
 
+XDP_PIN=/sys/fs/bpf/sb0_xdp
+
+# A program that counts what it sees and passes everything: steer.bpf.o
+# with no service address.
+xdp_attach() {
+	sysctl -qw kernel.bpf_stats_enabled=1 && mkdir -p $XDP_PIN &&
+		bpftool prog load /bin/steer.bpf.o $XDP_PIN/prog type xdp pinmaps $XDP_PIN &&
+		bpftool net attach xdpdrv pinned $XDP_PIN/prog dev sb0 &&
+		ip link show sb0 | grep -q "xdp"
+}
+
+xdp_ran() {
+	runs=$(bpftool prog show pinned $XDP_PIN/prog | sed -n 's/.*run_cnt \([0-9]*\).*/\1/p')
+	echo "# the XDP program on sb0 ran $runs times"
+	[ "${runs:-0}" -gt 1000 ]
+}
+
+# Kernel 1, while kernel 0 sends: once 10 MB came in, snapbean goes
+# (XDP program and all) and comes back.
+rmmod_under_traffic() {
+	f=/sys/class/net/sb0/statistics/rx_bytes
+	want=$(($(cat $f) + 10000000))
+	busywait 30000 sh -c "[ \$(cat $f) -ge $want ]" || return 1
+	rmmod snapbean || return 1
+	rm -r $XDP_PIN
+	sb_setup && ip link set sb0 mtu 65535 && busywait 10000 carrier_on
+}
+
+# Kernel 0: send to kernel 1 while it unloads; it answers once it is back.
+send_through_rmmod() {
+	iperf3 -t 8 -c "$(sb_addr 1)" > /tmp/iperf2.out 2>&1 &
+	barrier 9 1
+	kill $! 2>/dev/null
+	wait
+	ping_peer 1
+}
+
 iperf_mtu_changes() {
 	if [ "$self" = 0 ]; then
 		iperf3 -t 7 -c "$(sb_addr 1)" > /tmp/iperf.out 2>&1 &
@@ -169,7 +208,7 @@ iperf_mtu_changes() {
 	fi
 }
 
-ktap_plan 17
+ktap_plan 19
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
 ktap_check "insmod snapbean, sb0 up" sb_setup
@@ -194,26 +233,35 @@ every_peer barrier 5
 ktap_check "per-peer counters add up" counters_add_up
 if [ "$self" = 1 ]; then
 	iperf3 -s -D -B "$(sb_addr 1)"
+	ktap_check "node 1 serves iperf3, with an XDP program on sb0" xdp_attach
 	barrier 6 0
-	ktap_ok "node 1 serves iperf3"
 	barrier 7 0
 	ktap_check "iperf3 while the MTU changes under traffic" iperf_mtu_changes
+	ktap_check "the XDP program ran on the frames" xdp_ran
+	barrier 8 0
+	ktap_check "rmmod snapbean under traffic, and back" rmmod_under_traffic
+	barrier 9 0
 elif [ "$self" = 0 ]; then
 	barrier 6 1
 	ktap_check "iperf3 both ways, counted by sb0" iperf_both_ways
 	barrier 7 1
 	ktap_check "iperf3 while the MTU changes under traffic" iperf_mtu_changes
+	barrier 8 1
+	ktap_check "node 1 answers after reloading snapbean under traffic" send_through_rmmod
+	ktap_ok "node 1 checks its XDP program"
 else
 	ktap_ok "kernels 0 and 1 run iperf3"
 	ktap_ok "kernels 0 and 1 change their MTU under traffic"
+	ktap_ok "node 1 reloads snapbean under traffic"
+	ktap_ok "node 1 checks its XDP program"
 fi
-every_peer barrier 8
+every_peer barrier 10
 if [ "$self" = $LAST ]; then
 	ktap_check "transport reloaded: carrier off within 1 s, back with the peers" reload_transport
-	every_peer barrier 9
+	every_peer barrier 11
 else
 	ktap_check "node $LAST answers again after its transport reloaded" ping_through_reload
 fi
-every_peer barrier 10
+every_peer barrier 12
 ktap_check "rmmod snapbean popcorn_shm popcorn_msg" sh -c "rmmod snapbean && rmmod popcorn_shm && rmmod popcorn_msg"
 ktap_finish

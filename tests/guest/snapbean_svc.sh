@@ -26,18 +26,8 @@ ktap_check "all $N nodes up" busywait 30000 all_up
 ktap_check "insmod snapbean, sb0 up" sb_setup
 ktap_check "carrier on with peers up" busywait 10000 carrier_on
 ktap_check "serve HTTP and iperf3 on $SVC" serve
-if [ "$POPCORN_GUEST" = 0 ]; then
-	ktap_check "every kernel serves" every_peer barrier 1
-	ktap_check "steer the service's frames from the NIC (XDP)" steer
-	ktap_check "the client in the host's namespace is done" host_done
-	every_peer barrier 2
-	ktap_check "XDP program detached" unsteer
-else
-	ktap_check "replies routed through the owner" route_via_owner
-	every_peer barrier 1
-	every_peer barrier 2
-	ktap_check "the owner steered clients to us" got_frames
-fi
+service_run
+[ "$POPCORN_GUEST" = 0 ] || ktap_check "the owner steered clients to us" got_frames
 every_peer barrier 3
 ktap_check "rmmod snapbean popcorn_shm popcorn_msg" unload
 ktap_finish
