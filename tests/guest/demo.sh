@@ -73,7 +73,7 @@ show node list
 ktap_check "ping every peer" every_peer ping_peer
 ktap_check "bench every peer" every_peer bench_peer
 show stats
-ktap_check "Snap Bean up, every kernel serves $SVC" serve_all
+ktap_check "Snap Bean up, serving $SVC" serve_all
 service_run
 ktap_check "unload" unload
 ktap_finish

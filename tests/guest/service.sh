@@ -93,7 +93,7 @@ host_done() {
 # the others route their replies through it meanwhile (one check).
 service_run() {
 	if [ "$POPCORN_GUEST" = 0 ]; then
-		ktap_check "every kernel serves $SVC" every_peer barrier 1
+		ktap_check "every other kernel serves $SVC too" every_peer barrier 1
 		ktap_check "steer $SVC from the NIC to the other kernels (XDP)" steer
 		ktap_check "the client in the host's namespace is done" host_done
 		every_peer barrier 2

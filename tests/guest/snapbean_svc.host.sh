@@ -50,7 +50,7 @@ iperf() {
 	local json
 	json=$(iperf3 -J -t 3 -c "$SVC" "$@")
 	bytes=$(echo "$json" | awk '/"sum_received"/ { f = 1 } f && /"bytes"/ { print $2 + 0; exit }')
-	echo "# iperf3 $* moved ${bytes:-no} bytes"
+	echo "# iperf3${*:+ $*} moved ${bytes:-no} bytes"
 	[ -n "$bytes" ] && [ "$bytes" -gt 1000000 ] && return 0
 	echo "$json" | grep '"error"'
 	return 1
