@@ -19,8 +19,8 @@ func (r *run) guestArgs(i int) []string {
 	// boot check ("IO-APIC + timer doesn't work!") and panic the guest.
 	cmdline := fmt.Sprintf("console=ttyS0 panic=-1 loglevel=7 printk.time=1 no_timer_check "+
 		"popcorn.guest=%d popcorn.guests=%d popcorn.test=%s popcorn.ivshmem=%s "+
-		"popcorn.shm_size=%d popcorn.vectors=%d",
-		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors())
+		"popcorn.shm_size=%d popcorn.vectors=%d popcorn.boot=%d",
+		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors(), r.boot(i))
 	if o.Kernel.Debug() {
 		// On the debug kernel a warning (lockdep, a sleep in atomic
 		// context, ...) stops the guest there and then.

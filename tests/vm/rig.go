@@ -117,6 +117,7 @@ type run struct {
 	shmPath string
 	net     *hostNet
 	server  *exec.Cmd
+	reboots []int // how often guest i was killed and booted again (reboot.go)
 }
 
 // Run boots the guests, waits for them, and judges the run. Cancelling ctx
@@ -130,8 +131,8 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	r := &run{opts: o, dir: o.RunDir}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+	r := &run{opts: o, dir: o.RunDir, reboots: make([]int, o.Guests)}
+	if err := os.MkdirAll(r.ctlDir(), 0o755); err != nil {
 		return nil, err
 	}
 	r.initrd = filepath.Join(r.dir, "initramfs.cpio.gz")
@@ -165,7 +166,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res.Guests[i] = r.waitGuest(ctx, cmd, i)
+			res.Guests[i] = r.superviseGuest(ctx, cmd, i)
 			// A shell session ends the run when its guest stops.
 			if o.Interactive && i == 0 {
 				cancel()

@@ -58,10 +58,12 @@ type Server struct {
 	shmFD int
 	ln    *net.UnixListener
 
-	mu      sync.Mutex
-	peers   map[int64]*peer
-	closing bool
-	wg      sync.WaitGroup
+	mu    sync.Mutex
+	peers map[int64]*peer
+	// seats holds the doorbells of ids whose guest left, for the next
+	// guest that takes the id (see leave).
+	seats map[int64][]int
+	wg    sync.WaitGroup
 }
 
 // NewServer creates the shared memory and starts listening on the socket.
@@ -88,7 +90,8 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	log.Info("listening", "socket", cfg.SocketPath, "shm", shmLabel(cfg.ShmName),
 		"size", cfg.ShmSize, "vectors", cfg.Vectors)
-	return &Server{cfg: cfg, log: log, shmFD: fd, ln: ln, peers: map[int64]*peer{}}, nil
+	return &Server{cfg: cfg, log: log, shmFD: fd, ln: ln, peers: map[int64]*peer{},
+		seats: map[int64][]int{}}, nil
 }
 
 func shmLabel(name string) string {
@@ -160,45 +163,61 @@ func (s *Server) join(conn *net.UnixConn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	id, err := s.freeID()
+	p, returning, err := s.seat(conn)
 	if err != nil {
 		return err
 	}
-	p := &peer{id: id, conn: conn}
-	for range s.cfg.Vectors {
-		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-		if err != nil {
-			p.close()
-			return fmt.Errorf("eventfd: %w", err)
-		}
-		p.eventfds = append(p.eventfds, fd)
-	}
 	if err := s.greet(p); err != nil {
+		if returning {
+			s.seats[p.id] = p.eventfds
+			p.eventfds = nil
+		}
 		p.close()
-		return fmt.Errorf("peer %d: %w", id, err)
+		return fmt.Errorf("peer %d: %w", p.id, err)
 	}
+	// The others still hold a returning id's doorbells.
 	for _, other := range s.peers {
+		if returning {
+			break
+		}
 		if err := announce(other.conn, p); err != nil {
-			s.log.Warn("cannot announce peer", "peer", id, "to", other.id, "err", err)
+			s.log.Warn("cannot announce peer", "peer", p.id, "to", other.id, "err", err)
 		}
 	}
-	s.peers[id] = p
-	s.log.Info("peer joined", "peer", id, "peers", len(s.peers))
+	s.peers[p.id] = p
+	s.log.Info("peer joined", "peer", p.id, "peers", len(s.peers), "returning", returning)
 
 	s.wg.Add(1)
 	go s.watch(p)
 	return nil
 }
 
-// freeID returns the lowest unused id, so a guest that reconnects gets its
-// old id back when nobody took it.
-func (s *Server) freeID() (int64, error) {
+// seat gives a new connection the lowest id free for it, with its
+// doorbells: those of a guest that left, if any, so a guest that
+// reconnects gets its old id back when nobody took it; else new ones.
+func (s *Server) seat(conn *net.UnixConn) (*peer, bool, error) {
 	for id := int64(0); id < MaxPeers; id++ {
-		if _, used := s.peers[id]; !used {
-			return id, nil
+		if fds, ok := s.seats[id]; ok {
+			delete(s.seats, id)
+			return &peer{id: id, conn: conn, eventfds: fds}, true, nil
 		}
 	}
-	return 0, errors.New("too many peers")
+	for id := int64(0); id < MaxPeers; id++ {
+		if _, used := s.peers[id]; used {
+			continue
+		}
+		p := &peer{id: id, conn: conn}
+		for range s.cfg.Vectors {
+			fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+			if err != nil {
+				p.close()
+				return nil, false, fmt.Errorf("eventfd: %w", err)
+			}
+			p.eventfds = append(p.eventfds, fd)
+		}
+		return p, false, nil
+	}
+	return nil, false, errors.New("too many peers")
 }
 
 func (s *Server) greet(p *peer) error {
@@ -241,6 +260,12 @@ func (s *Server) watch(p *peer) {
 	s.leave(p)
 }
 
+// leave keeps a departed guest's doorbells for the next guest with its id
+// and tells nobody. QEMU (7.2) frees a peer's doorbell array when told
+// the peer left and writes into the freed array when a peer of that id
+// connects again: a guest rebooted with its old id would corrupt every
+// other QEMU's heap. Kept, the doorbells stay valid in every QEMU; one
+// rung meanwhile waits in its eventfd.
 func (s *Server) leave(p *peer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -248,16 +273,10 @@ func (s *Server) leave(p *peer) {
 		return
 	}
 	delete(s.peers, p.id)
+	s.seats[p.id] = p.eventfds
+	p.eventfds = nil
 	p.close()
 	s.log.Info("peer left", "peer", p.id, "peers", len(s.peers))
-	if s.closing {
-		return
-	}
-	for _, other := range s.peers {
-		if err := sendMsg(other.conn, p.id, -1); err != nil {
-			s.log.Warn("cannot announce leave", "peer", p.id, "to", other.id, "err", err)
-		}
-	}
 }
 
 // Peers returns the ids of the connected peers.
@@ -279,12 +298,16 @@ func (s *Server) Close() error {
 		err = nil
 	}
 	s.mu.Lock()
-	s.closing = true
 	for _, p := range s.peers {
 		p.conn.Close()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	for _, fds := range s.seats {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
 	if rmErr := os.Remove(s.cfg.SocketPath); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) && err == nil {
 		err = rmErr
 	}

@@ -166,26 +166,53 @@ func TestFourPeersRingEachOther(t *testing.T) {
 	}
 }
 
-func TestLeaveIsAnnouncedAndIDReused(t *testing.T) {
+func TestReturningPeerTakesItsSeat(t *testing.T) {
 	s, path := startServer(t, Config{})
 	a, b := dial(t, path), dial(t, path)
 	waitPeers(t, a, 0, 1)
+	old := slices.Clone(a.Peers[1])
 	b.Close()
-	waitPeers(t, a, 0)
+	waitServerPeers(t, s, 0)
 
-	// The reconnecting guest gets the freed id and a working doorbell.
+	// The reconnecting guest gets its id back, and a, told nothing, rings
+	// it on the doorbells it had.
 	b2 := dial(t, path)
 	if b2.ID != 1 {
 		t.Fatalf("reconnected peer id %d, want 1", b2.ID)
 	}
-	waitPeers(t, a, 0, 1)
 	waitPeers(t, b2, 0, 1)
+	if !slices.Equal(a.Peers[1], old) {
+		t.Fatalf("peer 0 was told about peer 1 again: %v, had %v", a.Peers[1], old)
+	}
 	if err := a.Ring(1, 2); err != nil {
 		t.Fatal(err)
 	}
 	waitRung(t, b2, 2)
-	if got := s.Peers(); len(got) != 2 {
-		t.Fatalf("server peers %v", got)
+	if err := b2.Ring(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitRung(t, a, 1)
+
+	// A new guest takes the next id, and everyone hears of it.
+	c := dial(t, path)
+	if c.ID != 2 {
+		t.Fatalf("third peer id %d, want 2", c.ID)
+	}
+	waitPeers(t, a, 0, 1, 2)
+}
+
+func waitServerPeers(t *testing.T, s *Server, want ...int64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		got := s.Peers()
+		slices.Sort(got)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server peers %v, want %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
