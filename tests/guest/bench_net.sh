@@ -19,9 +19,7 @@ virtio_dev() {
 }
 
 setup() {
-	pcn_setup && busywait 30000 all_up && insmod "$SB_MOD" &&
-		ip link add sb0 type snapbean &&
-		ip addr add "10.97.0.$((self + 1))/24" dev sb0 && ip link set sb0 up
+	pcn_setup && busywait 30000 all_up && sb_setup "10.97.0.$((self + 1))/24"
 }
 
 serve() {

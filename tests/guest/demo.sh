@@ -62,7 +62,7 @@ unload() {
 }
 
 serve_all() {
-	sb_setup && busywait 10000 carrier_on && serve
+	sb_up && busywait 10000 carrier_on && serve
 }
 
 if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 10; else ktap_plan 7; fi

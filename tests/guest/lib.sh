@@ -66,6 +66,16 @@ MSG_MOD=/lib/popcorn/popcorn_msg.ko
 SHM_MOD=/lib/popcorn/popcorn_shm.ko
 SB_MOD=/lib/popcorn/snapbean.ko
 
+# sb_setup ADDR/PREFIX: load snapbean and bring sb0 up with ADDR.
+sb_setup() {
+	insmod "$SB_MOD" && ip link add sb0 type snapbean &&
+		ip addr add "$1" dev sb0 && ip link set sb0 up
+}
+
+carrier_on() {
+	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
+}
+
 # pcn_insmod / pcn_rmmod: the core, then the shm transport; and back.
 pcn_insmod() {
 	{ module_loaded popcorn_msg || insmod "$MSG_MOD"; } &&

@@ -12,13 +12,9 @@ SVC=10.99.0.100
 GW=10.97.0.254
 PIN=/sys/fs/bpf/steer
 
-sb_setup() {
-	insmod "$SB_MOD" && ip link add sb0 type snapbean &&
-		ip addr add "10.97.0.$((self + 1))/24" dev sb0 && ip link set sb0 up
-}
-
-carrier_on() {
-	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
+# sb0 addresses follow the node id: node N is 10.97.0.N+1.
+sb_up() {
+	sb_setup "10.97.0.$((self + 1))/24"
 }
 
 # Every kernel: the service address, and servers on it.

@@ -15,9 +15,8 @@
 
 N=$POPCORN_GUESTS
 
-sb_setup() {
-	insmod "$SB_MOD" && ip link add sb0 type snapbean &&
-		ip addr add "$(sb_addr "$self")/24" dev sb0 && ip link set sb0 up
+sb_up() {
+	sb_setup "$(sb_addr "$self")/24"
 }
 
 sb_addr() {
@@ -27,10 +26,6 @@ sb_addr() {
 mac_is_node() {
 	expect_eq "sb0 MAC" "$(cat /sys/class/net/sb0/address)" \
 		"$(printf '02:50:43:4e:00:%02x' "$self")"
-}
-
-carrier_on() {
-	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
 }
 
 second_refused() {
@@ -185,7 +180,7 @@ rmmod_under_traffic() {
 	busywait 30000 sh -c "[ \$(cat $f) -ge $want ]" || return 1
 	rmmod snapbean || return 1
 	rm -r $XDP_PIN
-	sb_setup && ip link set sb0 mtu 65535 && busywait 10000 carrier_on
+	sb_up && ip link set sb0 mtu 65535 && busywait 10000 carrier_on
 }
 
 # Kernel 0: send to kernel 1 while it unloads; it answers once it is back.
@@ -211,7 +206,7 @@ iperf_mtu_changes() {
 ktap_plan 19
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
-ktap_check "insmod snapbean, sb0 up" sb_setup
+ktap_check "insmod snapbean, sb0 up" sb_up
 ktap_check "sb0's MAC names node $self" mac_is_node
 ktap_check "carrier on with peers up" busywait 10000 carrier_on
 ktap_check "ethtool -i says snapbean" drvinfo

@@ -12,15 +12,6 @@
 VICTIM=10.97.0.3
 BYSTANDER=10.97.0.2
 
-sb_setup() {
-	insmod "$SB_MOD" && ip link add sb0 type snapbean &&
-		ip addr add "10.97.0.$((POPCORN_GUEST + 1))/24" dev sb0 && ip link set sb0 up
-}
-
-carrier_on() {
-	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
-}
-
 # node_of ADDR: the node id in the MAC of sb0 neighbour ADDR.
 node_of() {
 	ping -c 1 -W 5 "$1" >/dev/null || return 1
@@ -116,7 +107,7 @@ unload() {
 }
 
 sb_up() {
-	sb_setup && busywait 10000 carrier_on
+	sb_setup "10.97.0.$((POPCORN_GUEST + 1))/24" && busywait 10000 carrier_on
 }
 
 if [ "$POPCORN_GUEST" = 2 ] && [ "$POPCORN_BOOT" = 1 ]; then

@@ -23,7 +23,7 @@ unload() {
 if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 10; else ktap_plan 8; fi
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
-ktap_check "insmod snapbean, sb0 up" sb_setup
+ktap_check "insmod snapbean, sb0 up" sb_up
 ktap_check "carrier on with peers up" busywait 10000 carrier_on
 ktap_check "serve HTTP and iperf3 on $SVC" serve
 service_run
