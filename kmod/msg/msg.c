@@ -248,6 +248,21 @@ int pcn_msg_send(int id, u16 type, const void *buf, size_t len, gfp_t gfp)
 }
 EXPORT_SYMBOL_GPL(pcn_msg_send);
 
+int pcn_msg_poll(int id, int budget)
+{
+	struct pcn_node *node;
+	int idx, n = 0;
+
+	lockdep_assert_in_softirq();
+	idx = srcu_read_lock(&pcn_node_srcu);
+	node = pcn_node_get(id);
+	if (node && node->t->rx_poll)
+		n = node->t->rx_poll(node, budget);
+	srcu_read_unlock(&pcn_node_srcu, idx);
+	return n;
+}
+EXPORT_SYMBOL_GPL(pcn_msg_poll);
+
 int pcn_msg_broadcast(u16 type, const void *buf, size_t len, gfp_t gfp)
 {
 	int id, err, first = 0;

@@ -552,6 +552,20 @@ static void pcn_shm_wake(struct pcn_node *node)
 		wake_up(&pcn_shm.pollq);
 }
 
+/*
+ * Bottom halves off (a NAPI busy poll): receive from @node's link what
+ * atomic context can, without waiting for a doorbell.
+ */
+static int pcn_shm_rx_poll(struct pcn_node *node, int budget)
+{
+	int n = pcn_shm_link_rx(pcn_node_link(node), budget, false);
+
+	if (n != -EAGAIN)
+		return n;
+	pcn_shm_wake_thread();
+	return 0;
+}
+
 static void pcn_shm_rx_resume(struct pcn_node *node)
 {
 	struct pcn_shm_link *link = pcn_node_link(node);
@@ -616,6 +630,7 @@ static struct pcn_transport pcn_shm_transport = {
 	.poll = pcn_shm_poll,
 	.set_polling = pcn_shm_set_polling,
 	.wait = pcn_shm_wait,
+	.rx_poll = pcn_shm_rx_poll,
 	.wake = pcn_shm_wake,
 	.rx_resume = pcn_shm_rx_resume,
 	.get_stats = pcn_shm_get_stats,

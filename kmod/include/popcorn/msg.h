@@ -81,6 +81,15 @@ int pcn_msg_register_notifier(struct notifier_block *nb);
 int pcn_msg_unregister_notifier(struct notifier_block *nb);
 
 int pcn_msg_send(int node, u16 type, const void *buf, size_t len, gfp_t gfp);
+
+/*
+ * Receive up to @budget records that @node sent and are waiting in its
+ * transport, now, in the caller's context with bottom halves disabled
+ * (a NAPI poll, busy-polled for a socket): atomic handlers run before it
+ * returns, what needs process context is left to the transport's thread.
+ * Returns how many records were taken; 0 when the transport cannot poll.
+ */
+int pcn_msg_poll(int node, int budget);
 int pcn_msg_broadcast(u16 type, const void *buf, size_t len, gfp_t gfp);
 
 /*

@@ -49,6 +49,11 @@ struct pcn_transport {
 	int (*poll)(struct pcn_node *node, int budget);
 	void (*set_polling)(struct pcn_node *node, bool polling, bool spin);
 	void (*wait)(struct pcn_node *node, long timeout, struct completion *done);
+	/*
+	 * Optional: receive up to @budget records from @node with bottom
+	 * halves disabled, never sleeping (pcn_msg_poll()).
+	 */
+	int (*rx_poll)(struct pcn_node *node, int budget);
 	/* Wake callers in wait(): an RPC of theirs finished elsewhere. */
 	void (*wake)(struct pcn_node *node);
 	/* The core takes records from @node again after refusing with -EBUSY. */
