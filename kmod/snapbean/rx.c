@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Receive: the transport's receive path copies a frame message into an
- * skb (paged beyond a page's worth) and queues it; NAPI runs the XDP
+ * skb (paged beyond a page's worth) and queues it, after a doorbell or
+ * when NAPI asks the transport for more; NAPI runs the XDP
  * program, if any, and hands the rest to the stack (with GRO) in budgets.
  * The header is copied out of the window before it is checked, and what
  * the peer wrote is checked before it is used (its offloads by the same
@@ -133,12 +134,29 @@ static bool sb_xdp_pass(struct sb_priv *sb, struct sk_buff **pskb)
 	return !prog || pcn_xdp_generic_pass(prog, pskb);
 }
 
+/*
+ * Take what the peers sent that is still in the transport, as a NIC's
+ * poll reads its ring: a socket busy-polling sb0 then receives its
+ * frames without waiting for a doorbell. sb_rx() queues them.
+ */
+static void sb_pull(struct sb_priv *sb, int budget)
+{
+	int node;
+
+	for_each_set_bit(node, sb->peers_up, PCN_MAX_NODES) {
+		if (skb_queue_len(&sb->rxq) >= budget)
+			break;
+		pcn_msg_poll(node, budget);
+	}
+}
+
 int sb_poll(struct napi_struct *napi, int budget)
 {
 	struct sb_priv *sb = container_of(napi, struct sb_priv, napi);
 	struct sk_buff *skb;
 	int done = 0;
 
+	sb_pull(sb, budget);
 	rcu_read_lock();
 	while (done < budget && (skb = skb_dequeue(&sb->rxq))) {
 		done++;
