@@ -5,12 +5,16 @@
 # largest MTU, one after the other on each device: iperf3 TCP throughput
 # and sockperf TCP ping-pong latency (64 bytes); then TCP over loopback
 # inside guest 0, the guest's own ceiling, and a 64-byte message round
-# trip between the kernels. Prints "# net ..." lines.
+# trip between the kernels; last, the round trips again at MTU 1500 with
+# both kernels busy-polling the device's NAPI from the waiting socket
+# (net.core.busy_read and busy_poll), on both devices alike. Prints
+# "# net ..." lines.
 . ./lib.sh
 
 SECS=5
 VIRTIO_MAX=65000
 SB_MAX=65535
+BUSY_POLL_US=200
 
 virtio_dev() {
 	for d in /sys/class/net/*; do
@@ -22,10 +26,21 @@ setup() {
 	pcn_setup && busywait 30000 all_up && sb_setup "10.97.0.$((self + 1))/24"
 }
 
+# serve_rtt PORT: sockperf servers on both devices.
+serve_rtt() {
+	sockperf sr --tcp -i "10.98.0.$((POPCORN_GUEST + 1))" -p "$1" --daemonize >/dev/null 2>&1 &&
+		sockperf sr --tcp -i "10.97.0.$((self + 1))" -p "$1" --daemonize >/dev/null 2>&1
+}
+
 serve() {
-	iperf3 -s -D &&
-		sockperf sr --tcp -i "10.98.0.$((POPCORN_GUEST + 1))" -p 11111 --daemonize >/dev/null 2>&1 &&
-		sockperf sr --tcp -i "10.97.0.$((self + 1))" -p 11111 --daemonize >/dev/null 2>&1
+	iperf3 -s -D && serve_rtt 11111
+}
+
+# Sockets made from now on busy-poll for up to BUSY_POLL_US when they
+# wait, in recv (busy_read) and in poll/epoll (busy_poll).
+busy_setup() {
+	set_mtus 1500 1500 &&
+		sysctl -qw net.core.busy_read=$BUSY_POLL_US net.core.busy_poll=$BUSY_POLL_US
 }
 
 # set_mtus VIRTIO SNAPBEAN
@@ -62,6 +77,15 @@ measure() {
 		"latency_p50=$(awk "BEGIN { printf \"%.2f\", $6 / $4 }")"
 }
 
+# measure_busy: round trips only, both devices, with busy polling.
+measure_busy() {
+	set -- $(rtt "10.98.0.$((peer_guest + 1))" 11113) $(rtt "10.97.0.$((peer + 1))" 11113)
+	echo "# net rtt dev=virtio mtu=1500 size=64 busy_poll_us=$BUSY_POLL_US p50_us=$1 p99_us=$2"
+	echo "# net rtt dev=snapbean mtu=1500 size=64 busy_poll_us=$BUSY_POLL_US p50_us=$3 p99_us=$4"
+	echo "# net ratio_snapbean_over_virtio mtu=1500 busy_poll_us=$BUSY_POLL_US" \
+		"latency_p50=$(awk "BEGIN { printf \"%.2f\", $3 / $1 }")"
+}
+
 # TCP over loopback inside this guest, and a kernel-to-kernel message
 # round trip: what the stack alone costs, and what the window alone does.
 ceilings() {
@@ -79,7 +103,7 @@ ceilings() {
 }
 
 peer_guest=$((1 - POPCORN_GUEST))
-ktap_plan 4
+ktap_plan 5
 ktap_check "nodes up, sb0 up" setup
 ktap_check "MTU 1500" set_mtus 1500 1500
 if [ "$POPCORN_GUEST" = 1 ]; then
@@ -90,6 +114,10 @@ if [ "$POPCORN_GUEST" = 1 ]; then
 	barrier 3
 	barrier 4
 	barrier 5
+	ktap_check "busy polling, MTU 1500" busy_setup
+	serve_rtt 11113
+	barrier 6
+	barrier 7
 	ktap_ok "guest 0 measured"
 else
 	barrier 1
@@ -101,5 +129,9 @@ else
 	barrier 4
 	ktap_check "ceilings: loopback, messaging" ceilings
 	barrier 5
+	ktap_check "busy polling, MTU 1500" busy_setup
+	barrier 6
+	measure_busy
+	barrier 7
 fi
 ktap_finish
