@@ -14,11 +14,33 @@
 
 #include "internal.h"
 
-/* A link with no traffic for this long is dead. TCG guests stall for
- * hundreds of milliseconds under load, hence the generous figure.
+/*
+ * A node that sent nothing for dead_ms is down. The heartbeat work runs
+ * ten times in that span: it sends a heartbeat on each idle link and
+ * judges the silent ones.
  */
-#define PCN_DEAD_AFTER		(3 * HZ)
-#define PCN_HEARTBEAT_EVERY	(HZ / 4)
+static unsigned int dead_ms = 1000;
+
+static int pcn_dead_ms_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int err = kstrtouint(val, 0, &ms);
+
+	if (err)
+		return err;
+	if (ms < 100 || ms > 60000)
+		return -ERANGE;
+	WRITE_ONCE(dead_ms, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops pcn_dead_ms_ops = {
+	.set = pcn_dead_ms_set,
+	.get = param_get_uint,
+};
+module_param_cb(dead_ms, &pcn_dead_ms_ops, &dead_ms, 0644);
+MODULE_PARM_DESC(dead_ms, "A silent node is down after this many ms (100..60000)");
+
 #define PCN_HELLO_EVERY		(HZ / 2)
 /*
  * A peer restarts (new nonce) at most this often: a loop of hellos with
@@ -395,30 +417,40 @@ void pcn_nodes_remove_all(void)
 }
 
 /*
- * Every quarter second: keep idle links alive, declare silent nodes dead,
- * and repeat hellos to nodes whose link is up but who have not answered.
+ * Every heartbeat period: keep idle links alive, declare silent nodes
+ * dead, and repeat hellos to nodes whose link is up but who have not
+ * answered. A round runs at most two periods after the last, so a node
+ * silent for two periods short of dead_ms is down within dead_ms of its
+ * last record.
  */
 static void pcn_heartbeat(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pcn_heartbeat_work, pcn_heartbeat);
+static unsigned long pcn_heartbeat_last;
+static bool pcn_heartbeat_skipped;
 
-static void pcn_heartbeat_node(struct pcn_node *node)
+/* @silent: how long @node may be silent; 0 this round: judge nobody. */
+static void pcn_heartbeat_node(struct pcn_node *node, unsigned long every,
+			       unsigned long silent)
 {
 	unsigned long now = jiffies;
-	bool was_up = false, silent;
+	unsigned long last_rx;
+	bool was_up = false;
 
 	spin_lock_bh(&node->lock);
-	silent = node->up && time_after(now, node->last_rx + PCN_DEAD_AFTER);
-	if (silent)
+	last_rx = node->last_rx;
+	if (silent && node->up && time_after(now, last_rx + silent))
 		was_up = pcn_node_down_locked(node);
 	spin_unlock_bh(&node->lock);
 
 	if (was_up) {
+		pr_info("node %d silent for %u ms\n", node->id,
+			jiffies_to_msecs(now - last_rx));
 		pcn_node_went_down(node, -ETIMEDOUT);
 		node->t->link_reset(node);
 		return;
 	}
 	if (READ_ONCE(node->up)) {
-		if (time_after(now, READ_ONCE(node->last_tx) + PCN_HEARTBEAT_EVERY))
+		if (time_after(now, READ_ONCE(node->last_tx) + every))
 			pcn_send(node, PCN_MSG_HEARTBEAT, 0, 0, NULL, 0, GFP_ATOMIC);
 	} else if (READ_ONCE(node->link_up) &&
 		   time_after(now, node->last_hello + PCN_HELLO_EVERY)) {
@@ -426,25 +458,41 @@ static void pcn_heartbeat_node(struct pcn_node *node)
 	}
 }
 
+/*
+ * A round that runs more than two periods after the last means this
+ * kernel stalled (a vCPU the host did not run): the records our peers
+ * sent meanwhile are still in the rings, so nobody is judged until the
+ * next round; never two rounds in a row, or a kernel always late would
+ * never see a peer die.
+ */
 static void pcn_heartbeat(struct work_struct *work)
 {
+	unsigned long dead = msecs_to_jiffies(READ_ONCE(dead_ms));
+	unsigned long every = max(dead / 10, 1UL), silent = dead - 2 * every;
 	struct pcn_node *node;
 	int i, idx;
+
+	pcn_heartbeat_skipped = !pcn_heartbeat_skipped &&
+		time_after(jiffies, pcn_heartbeat_last + 2 * every);
+	if (pcn_heartbeat_skipped)
+		silent = 0;
 
 	idx = srcu_read_lock(&pcn_node_srcu);
 	for (i = 0; i < PCN_MAX_NODES; i++) {
 		node = pcn_node_get(i);
 		if (node)
-			pcn_heartbeat_node(node);
+			pcn_heartbeat_node(node, every, silent);
 	}
 	srcu_read_unlock(&pcn_node_srcu, idx);
-	schedule_delayed_work(&pcn_heartbeat_work, PCN_HEARTBEAT_EVERY);
+	pcn_heartbeat_last = jiffies;
+	schedule_delayed_work(&pcn_heartbeat_work, every);
 }
 
 int pcn_heartbeat_init(void)
 {
 	get_random_bytes(&pcn_self_nonce, sizeof(pcn_self_nonce));
-	schedule_delayed_work(&pcn_heartbeat_work, PCN_HEARTBEAT_EVERY);
+	pcn_heartbeat_last = jiffies;
+	schedule_delayed_work(&pcn_heartbeat_work, 0);
 	return 0;
 }
 
