@@ -30,7 +30,7 @@ static int sb_get_sset_count(struct net_device *dev, int sset)
 {
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
-	return 1 + dev->num_tx_queues * SB_TXQ_STATS + PCN_MAX_NODES * SB_PEER_STATS;
+	return 2 + dev->num_tx_queues * SB_TXQ_STATS + PCN_MAX_NODES * SB_PEER_STATS;
 }
 
 static void sb_get_strings(struct net_device *dev, u32 sset, u8 *buf)
@@ -41,6 +41,7 @@ static void sb_get_strings(struct net_device *dev, u32 sset, u8 *buf)
 	if (sset != ETH_SS_STATS)
 		return;
 	ethtool_sprintf(&buf, "tx_no_peer");
+	ethtool_sprintf(&buf, "rx_pulled");
 	for (q = 0; q < dev->num_tx_queues; q++)
 		for (i = 0; i < SB_TXQ_STATS; i++)
 			ethtool_sprintf(&buf, "txq%u_%s", q, sb_txq_stat_names[i]);
@@ -58,6 +59,7 @@ static void sb_get_ethtool_stats(struct net_device *dev,
 	int node;
 
 	*data++ = atomic64_read(&sb->tx_no_peer);
+	*data++ = READ_ONCE(sb->rx_pulled);
 	for (q = 0; q < dev->num_tx_queues; q++) {
 		*data++ = READ_ONCE(sb->txq[q].stopped);
 		*data++ = READ_ONCE(sb->txq[q].retried);

@@ -146,7 +146,8 @@ static void sb_pull(struct sb_priv *sb, int budget)
 	for_each_set_bit(node, sb->peers_up, PCN_MAX_NODES) {
 		if (skb_queue_len(&sb->rxq) >= budget)
 			break;
-		pcn_msg_poll(node, budget);
+		WRITE_ONCE(sb->rx_pulled,
+			   sb->rx_pulled + pcn_msg_poll(node, budget));
 	}
 }
 

@@ -72,6 +72,11 @@ sb_setup() {
 		ip addr add "$1" dev sb0 && ip link set sb0 up
 }
 
+# sb_stat NAME: one of sb0's ethtool counters.
+sb_stat() {
+	ethtool -S sb0 | sed -n "s/^ *$1: //p"
+}
+
 carrier_on() {
 	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
 }

@@ -4,10 +4,11 @@
 # the MTU cross both ways, at MTU 1500, 9000 and 65535; iperf3 moves TCP
 # both ways between kernels 0 and 1 (with an XDP program on kernel 1's
 # sb0) and the device counters agree with what it moved, also while both
-# change their MTU under traffic; kernel 1 unloads snapbean in the middle
-# of a transfer and comes back; a
-# second device and a chosen MAC are refused with a reason; malformed
-# frames and offloads from a peer (debug knob) are dropped and counted; the last
+# change their MTU under traffic; a socket on kernel 0 that busy-polls
+# sb0 gets its frames pulled from the transport by NAPI; kernel 1 unloads
+# snapbean in the middle of a transfer and comes back; a second device
+# and a chosen MAC are refused with a reason; malformed frames and
+# offloads from a peer (debug knob) are dropped and counted; the last
 # kernel reloads its transport while the others ping it: its carrier
 # drops within a second and comes back with its peers; the module unloads
 # cleanly.
@@ -62,10 +63,6 @@ counters_add_up() {
 	ethtool -S sb0 | grep -E "peer[0-9]+_(tx|rx)_packets: [1-9]"
 	ip -s link show sb0
 	[ "$(ethtool -S sb0 | grep -cE 'peer[0-9]+_rx_packets: [1-9]')" -eq $((N - 1)) ]
-}
-
-sb_stat() {
-	ethtool -S sb0 | sed -n "s/^ *$1: //p"
 }
 
 bad_frames_to() {
@@ -184,6 +181,21 @@ rmmod_under_traffic() {
 }
 
 # Kernel 0: send to kernel 1 while it unloads; it answers once it is back.
+# Kernel 0 busy-polls a socket on sb0 (net.core.busy_read): its NAPI
+# takes the answers from the transport itself, without a doorbell, and
+# counts them.
+busy_poll_pulls() {
+	before=$(sb_stat rx_pulled)
+	sysctl -qw net.core.busy_read=200 &&
+		sockperf pp --tcp -i "$(sb_addr 1)" -p 11111 -t 2 -m 64 > /tmp/pp.out 2>&1
+	err=$?
+	sysctl -qw net.core.busy_read=0
+	grep "percentile 50.000" /tmp/pp.out | sed 's/^/# /'
+	pulled=$(( $(sb_stat rx_pulled) - before ))
+	echo "# busy polling pulled $pulled frames from the transport"
+	[ $err = 0 ] && [ "$pulled" -gt 100 ]
+}
+
 send_through_rmmod() {
 	iperf3 -t 8 -c "$(sb_addr 1)" > /tmp/iperf2.out 2>&1 &
 	barrier 9 1
@@ -203,7 +215,7 @@ iperf_mtu_changes() {
 	fi
 }
 
-ktap_plan 19
+ktap_plan 20
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
 ktap_check "insmod snapbean, sb0 up" sb_up
@@ -228,7 +240,9 @@ every_peer barrier 5
 ktap_check "per-peer counters add up" counters_add_up
 if [ "$self" = 1 ]; then
 	iperf3 -s -D -B "$(sb_addr 1)"
+	sockperf sr --tcp -i "$(sb_addr 1)" -p 11111 --daemonize >/dev/null 2>&1
 	ktap_check "node 1 serves iperf3, with an XDP program on sb0" xdp_attach
+	ktap_ok "node 0 busy-polls"
 	barrier 6 0
 	barrier 7 0
 	ktap_check "iperf3 while the MTU changes under traffic" iperf_mtu_changes
@@ -238,6 +252,7 @@ if [ "$self" = 1 ]; then
 	barrier 9 0
 elif [ "$self" = 0 ]; then
 	barrier 6 1
+	ktap_check "a socket busy-polling sb0 takes frames from the transport" busy_poll_pulls
 	ktap_check "iperf3 both ways, counted by sb0" iperf_both_ways
 	barrier 7 1
 	ktap_check "iperf3 while the MTU changes under traffic" iperf_mtu_changes
@@ -245,6 +260,7 @@ elif [ "$self" = 0 ]; then
 	ktap_check "node 1 answers after reloading snapbean under traffic" send_through_rmmod
 	ktap_ok "node 1 checks its XDP program"
 else
+	ktap_ok "node 0 busy-polls"
 	ktap_ok "kernels 0 and 1 run iperf3"
 	ktap_ok "kernels 0 and 1 change their MTU under traffic"
 	ktap_ok "node 1 reloads snapbean under traffic"

@@ -35,10 +35,6 @@ uptime_cs() {
 	awk '{ printf "%d\n", $1 * 100 }' /proc/uptime
 }
 
-sb_stat() {
-	ethtool -S sb0 | sed -n "s/^ *$1: //p"
-}
-
 sending_to_victim() {
 	[ "$(sb_stat "peer${victim}_tx_bytes")" -gt 10000000 ]
 }
