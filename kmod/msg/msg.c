@@ -248,7 +248,7 @@ int pcn_msg_send(int id, u16 type, const void *buf, size_t len, gfp_t gfp)
 }
 EXPORT_SYMBOL_GPL(pcn_msg_send);
 
-int pcn_msg_poll(int id, int budget)
+int pcn_msg_poll(int id, int budget, bool again)
 {
 	struct pcn_node *node;
 	int idx, n = 0;
@@ -257,7 +257,7 @@ int pcn_msg_poll(int id, int budget)
 	idx = srcu_read_lock(&pcn_node_srcu);
 	node = pcn_node_get(id);
 	if (node && node->t->rx_poll)
-		n = node->t->rx_poll(node, budget);
+		n = node->t->rx_poll(node, budget, again);
 	srcu_read_unlock(&pcn_node_srcu, idx);
 	return n;
 }

@@ -34,6 +34,7 @@ void pcn_ring_init(struct pcn_ring *r, void *prod, void *cons, void *data,
 	r->head = 0;
 	r->stale_epoch = 0;
 	r->kick_seq = 0;
+	spin_lock_init(&r->kick_lock);
 }
 
 /* Start a new session with a fresh epoch; sending waits for its ack. */
@@ -152,13 +153,16 @@ void pcn_ring_cons_attach(struct pcn_ring *r)
 	u32 epoch = le32_to_cpu(READ_ONCE(r->prod->epoch));
 	u32 ack = le32_to_cpu(READ_ONCE(r->cons->ack_epoch));
 	u32 refused = le32_to_cpu(READ_ONCE(r->cons->refused_epoch));
+	unsigned long flags;
 
 	r->stale_epoch = epoch == ack || epoch == refused ? epoch : 0;
 	WRITE_ONCE(r->cons->refused_epoch, cpu_to_le32(r->stale_epoch));
 	WRITE_ONCE(r->cons->ack_epoch, 0);
 	/* Go on from the last request number, which the producer has seen. */
+	spin_lock_irqsave(&r->kick_lock, flags);
 	r->kick_seq = le32_to_cpu(READ_ONCE(r->cons->kick)) >> 1;
 	WRITE_ONCE(r->cons->kick, cpu_to_le32(r->kick_seq << 1));
+	spin_unlock_irqrestore(&r->kick_lock, flags);
 	r->head = 0;
 }
 
@@ -238,9 +242,18 @@ void pcn_ring_release(struct pcn_ring *r)
  */
 void pcn_ring_set_kick(struct pcn_ring *r, bool kick)
 {
+	unsigned long flags;
+
+	/*
+	 * The receive thread, softirq, RPC callers and busy polls all ask
+	 * and withdraw: each request gets its own number, and the word in
+	 * the window is the last one taken.
+	 */
+	spin_lock_irqsave(&r->kick_lock, flags);
 	if (kick)
 		r->kick_seq++;
 	WRITE_ONCE(r->cons->kick, cpu_to_le32(r->kick_seq << 1 | kick));
+	spin_unlock_irqrestore(&r->kick_lock, flags);
 	if (!kick)
 		return;
 	/* Pairs with pcn_ring_take_kick(): request before our second look. */

@@ -41,6 +41,7 @@
 #define _POPCORN_SHM_RING_H
 
 #include <linux/atomic.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #define PCN_RING_SLOT		64
@@ -84,6 +85,7 @@ struct pcn_ring {
 	u32 head_nslots;	/* size of the record peek returned */
 	u32 stale_epoch;	/* found at attach: never acknowledged */
 	u32 kick_seq;		/* our last doorbell request */
+	spinlock_t kick_lock;	/* kick_seq and the window's kick word */
 };
 
 /* Largest record a ring of @bytes takes: a quarter, so several senders

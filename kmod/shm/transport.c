@@ -44,6 +44,7 @@ struct pcn_shm_link {
 	bool reset;		/* the core asked for a new session */
 	bool throttled;		/* the core refused a record: retry on a tick */
 	unsigned long rx_busy;	/* bit 0: someone reads @rx (thread or softirq) */
+	unsigned long rx_quiet;	/* bit 0: a busy poll withdrew our doorbells */
 	void *scratch;
 	size_t scratch_size;
 	atomic64_t rung, suppressed, errors;
@@ -553,13 +554,24 @@ static void pcn_shm_wake(struct pcn_node *node)
 }
 
 /*
- * Bottom halves off (a NAPI busy poll): receive from @node's link what
- * atomic context can, without waiting for a doorbell.
+ * Bottom halves off (a NAPI poll): receive from @node's link what atomic
+ * context can, without waiting for a doorbell. While the caller polls
+ * @again (a socket's busy poll), the peer rings none; the first call
+ * without @again asks for them once more, before its own look, so a
+ * record committed meanwhile is either seen here or rings.
  */
-static int pcn_shm_rx_poll(struct pcn_node *node, int budget)
+static int pcn_shm_rx_poll(struct pcn_node *node, int budget, bool again)
 {
-	int n = pcn_shm_link_rx(pcn_node_link(node), budget, false);
+	struct pcn_shm_link *link = pcn_node_link(node);
+	int n;
 
+	if (again) {
+		if (!test_and_set_bit(0, &link->rx_quiet))
+			pcn_ring_set_kick(&link->rx, false);
+	} else if (test_and_clear_bit(0, &link->rx_quiet)) {
+		pcn_ring_set_kick(&link->rx, true);
+	}
+	n = pcn_shm_link_rx(link, budget, false);
 	if (n != -EAGAIN)
 		return n;
 	pcn_shm_wake_thread();

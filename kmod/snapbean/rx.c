@@ -137,17 +137,22 @@ static bool sb_xdp_pass(struct sb_priv *sb, struct sk_buff **pskb)
 /*
  * Take what the peers sent that is still in the transport, as a NIC's
  * poll reads its ring: a socket busy-polling sb0 then receives its
- * frames without waiting for a doorbell. sb_rx() queues them.
+ * frames without waiting for a doorbell. sb_rx() queues them. While a
+ * socket busy-polls, the peers ring no doorbells; the busy poll's last
+ * round (NAPI_STATE_IN_BUSY_POLL cleared) asks every peer for them
+ * again, whatever the queue holds.
  */
 static void sb_pull(struct sb_priv *sb, int budget)
 {
-	int node;
+	bool again = test_bit(NAPI_STATE_IN_BUSY_POLL, &sb->napi.state);
+	int node, room;
 
 	for_each_set_bit(node, sb->peers_up, PCN_MAX_NODES) {
-		if (skb_queue_len(&sb->rxq) >= budget)
+		room = max_t(int, budget - skb_queue_len(&sb->rxq), 0);
+		if (!room && again)
 			break;
 		WRITE_ONCE(sb->rx_pulled,
-			   sb->rx_pulled + pcn_msg_poll(node, budget));
+			   sb->rx_pulled + pcn_msg_poll(node, room, again));
 	}
 }
 

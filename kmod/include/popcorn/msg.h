@@ -87,9 +87,12 @@ int pcn_msg_send(int node, u16 type, const void *buf, size_t len, gfp_t gfp);
  * transport, now, in the caller's context with bottom halves disabled
  * (a NAPI poll, busy-polled for a socket): atomic handlers run before it
  * returns, what needs process context is left to the transport's thread.
+ * @again: the caller polls again soon (a socket's busy poll), so @node
+ * need not ring a doorbell for what it sends meanwhile; the last call of
+ * a busy poll passes false and doorbells resume.
  * Returns how many records were taken; 0 when the transport cannot poll.
  */
-int pcn_msg_poll(int node, int budget);
+int pcn_msg_poll(int node, int budget, bool again);
 int pcn_msg_broadcast(u16 type, const void *buf, size_t len, gfp_t gfp);
 
 /*

@@ -51,9 +51,10 @@ struct pcn_transport {
 	void (*wait)(struct pcn_node *node, long timeout, struct completion *done);
 	/*
 	 * Optional: receive up to @budget records from @node with bottom
-	 * halves disabled, never sleeping (pcn_msg_poll()).
+	 * halves disabled, never sleeping (pcn_msg_poll()); while the
+	 * caller polls @again, @node need ring no doorbell.
 	 */
-	int (*rx_poll)(struct pcn_node *node, int budget);
+	int (*rx_poll)(struct pcn_node *node, int budget, bool again);
 	/* Wake callers in wait(): an RPC of theirs finished elsewhere. */
 	void (*wake)(struct pcn_node *node);
 	/* The core takes records from @node again after refusing with -EBUSY. */
