@@ -39,7 +39,7 @@ struct sb_priv {
 	unsigned long peers_up[BITS_TO_LONGS(PCN_MAX_NODES)];
 	struct sb_peer_stats peer[PCN_MAX_NODES];
 	atomic64_t tx_no_peer;	/* unicast to a kernel that is not up */
-	u64 rx_pulled;		/* frames NAPI took from the transport itself */
+	u64 rx_pulled;		/* records NAPI took from the transport itself */
 	struct sb_txq *txq;
 	struct bpf_prog __rcu *xdp_prog;
 };
