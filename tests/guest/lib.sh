@@ -1,6 +1,7 @@
 # Shared by the guest tests: KTAP output and helpers for popcorn_shm.
 # Tests run in a rig guest (tests/vm) with POPCORN_GUEST, POPCORN_GUESTS,
-# POPCORN_SHM_SIZE and POPCORN_VECTORS from the kernel command line.
+# POPCORN_SHM_SIZE, POPCORN_VECTORS and POPCORN_DEAD_MS from the kernel
+# command line.
 
 KTAP_N=0
 KTAP_FAIL=0
@@ -82,8 +83,10 @@ carrier_on() {
 }
 
 # pcn_insmod / pcn_rmmod: the core, then the shm transport; and back.
+# POPCORN_DEAD_MS (the rig's, on slow kernels) sets the core's dead_ms.
 pcn_insmod() {
-	{ module_loaded popcorn_msg || insmod "$MSG_MOD"; } &&
+	{ module_loaded popcorn_msg ||
+		insmod "$MSG_MOD" ${POPCORN_DEAD_MS:+dead_ms=$POPCORN_DEAD_MS}; } &&
 		{ module_loaded popcorn_shm || insmod "$SHM_MOD"; }
 }
 

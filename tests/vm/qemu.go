@@ -23,8 +23,11 @@ func (r *run) guestArgs(i int) []string {
 		i, o.Guests, script, o.Ivshmem, o.ShmSize, o.vectors(), r.boot(i))
 	if o.Kernel.Debug() {
 		// On the debug kernel a warning (lockdep, a sleep in atomic
-		// context, ...) stops the guest there and then.
-		cmdline += " panic_on_warn=1"
+		// context, ...) stops the guest there and then. Its guests run
+		// several times slower than the cloud kernel's and, four to two
+		// host cores, stall long enough to miss the 1 s default: tests
+		// load popcorn_msg with popcorn.dead_ms unless they time it.
+		cmdline += " panic_on_warn=1 popcorn.dead_ms=3000"
 	}
 	args := []string{
 		// Multi-threaded TCG on a machine that may have two vCPUs: only then
