@@ -24,7 +24,7 @@ GUESTS ?= 3
 KMOD_SRC := Kbuild $(shell find kmod api -type f -name '*.[ch]')
 GO_SRC := go.mod $(shell find ctl api tests -type f -name '*.go' 2>/dev/null)
 HOST_BINS := popcorn-vm
-GUEST_BINS := popcorn-ivshmem-server popcornctl
+GUEST_BINS := popcorn-ivshmem-server popcornctl popcornd
 BINS := $(addprefix $(BUILD)/bin/,$(HOST_BINS) $(GUEST_BINS))
 
 LINUX_SRC := $(BUILD)/linux-source-6.1
@@ -84,9 +84,12 @@ test-modules:
 
 bins: $(BINS)
 
+VERSION_VAR := github.com/popcorn-kernel/popcorn/ctl/internal/version.described
+DESCRIBE := $(shell git describe --always --dirty 2>/dev/null)
+
 $(BUILD)/bin/%: $(GO_SRC)
 	@mkdir -p $(@D)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$(if $(filter popcorn-vm,$*),tests/vm/cmd,ctl/cmd)/$*
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X $(VERSION_VAR)=$(DESCRIBE)" -o $@ ./$(if $(filter popcorn-vm,$*),tests/vm/cmd,ctl/cmd)/$*
 
 # Static helpers that run inside guests.
 guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor \

@@ -121,6 +121,9 @@ func TestBad(t *testing.T) {
 			"f.yaml:6:20: snapbean.subnet: 10.97.0.0/31 has no address for node 0 (it would be 10.97.0.1)\n" +
 				"f.yaml:6:43: snapbean.gateway: 10.97.0.0 is the subnet's network or broadcast address\n" +
 				`f.yaml:6:59: snapbean.mtu: "40" is not a whole number in 68..65535`},
+		{"a duplicate beside another mistake", "version: 1\nself: {id: 0}\nnodes:\n  - {id: 0, name: a, shm: {peer: 9}}\n  - {id: 0, name: b, shm: {peer: 1}}\n",
+			`f.yaml:4:34: nodes[0].shm.peer: "9" is not a whole number in 0..7` + "\n" +
+				"f.yaml:5:10: nodes[1].id: 0 is already the id of the node at line 4"},
 		{"anchor", small + "snapbean: &b {subnet: 10.97.0.0/24, gateway: 10.97.0.254}\n",
 			"f.yaml:6:11: anchors, aliases, tags and merge keys are not supported"},
 		{"many at once", "version: 1\nself: {id: 0}\nnodes:\n  - {id: x, name: a, shm: {peer: 0}}\n  - {id: 1, shm: {peer: 1}, color: red}\n",

@@ -111,47 +111,32 @@ func (c *checker) nodes(v *value) []Node {
 		c.list(v, "nodes")
 		return nil
 	}
-	items := v.items
-	if len(items) == 0 {
+	if len(v.items) == 0 {
 		c.errorf(v.pos, "nodes: the list is empty")
 	}
 	var nodes []Node
 	bad := false
-	ids := map[int]*value{}
-	names := map[string]*value{}
-	peers := map[int]*value{}
-	tcps := map[string]*value{}
-	for i, it := range items {
-		n, ok := c.node(it, fmt.Sprintf("nodes[%d]", i))
-		if !ok {
-			bad = true
+	ids, names, peers, tcps := seen{}, seen{}, seen{}, seen{}
+	for i, it := range v.items {
+		what := fmt.Sprintf("nodes[%d]", i)
+		n, ok := c.node(it, what)
+		bad = bad || !ok
+		if it.kind != kindMap {
 			continue
 		}
+		// Each field that is right on its own must also be unique.
 		m := it.pairsByKey()
-		if first := ids[n.ID]; first != nil {
-			c.errorf(m["id"].pos, "nodes[%d].id: %d is already the id of the node at line %d", i, n.ID, first.pos.Line)
-		} else {
-			ids[n.ID] = m["id"]
+		if n.ID >= 0 {
+			c.unique(ids, strconv.Itoa(n.ID), m["id"], what+".id", "id")
 		}
-		if first := names[n.Name]; first != nil {
-			c.errorf(m["name"].pos, "nodes[%d].name: %q is already the name of the node at line %d", i, n.Name, first.pos.Line)
-		} else {
-			names[n.Name] = m["name"]
+		if n.Name != "" {
+			c.unique(names, strconv.Quote(n.Name), m["name"], what+".name", "name")
 		}
 		if n.Shm != nil {
-			pv := m["shm"].pairsByKey()["peer"]
-			if first := peers[n.Shm.Peer]; first != nil {
-				c.errorf(pv.pos, "nodes[%d].shm.peer: %d is already the peer of the node at line %d", i, n.Shm.Peer, first.pos.Line)
-			} else {
-				peers[n.Shm.Peer] = pv
-			}
+			c.unique(peers, strconv.Itoa(n.Shm.Peer), m["shm"].pairsByKey()["peer"], what+".shm.peer", "peer")
 		}
 		if n.TCP != "" {
-			if first := tcps[n.TCP]; first != nil {
-				c.errorf(m["tcp"].pos, "nodes[%d].tcp: %s is already the address of the node at line %d", i, n.TCP, first.pos.Line)
-			} else {
-				tcps[n.TCP] = m["tcp"]
-			}
+			c.unique(tcps, n.TCP, m["tcp"], what+".tcp", "address")
 		}
 		nodes = append(nodes, n)
 	}
@@ -160,6 +145,17 @@ func (c *checker) nodes(v *value) []Node {
 		return nil
 	}
 	return nodes
+}
+
+// seen maps a value to where it first appeared.
+type seen map[string]*value
+
+func (c *checker) unique(s seen, key string, v *value, what, noun string) {
+	if first := s[key]; first != nil {
+		c.errorf(v.pos, "%s: %s is already the %s of the node at line %d", what, key, noun, first.pos.Line)
+		return
+	}
+	s[key] = v
 }
 
 // pairsByKey is a mapping's values by key; later duplicates, already
@@ -179,12 +175,14 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
 func (c *checker) node(v *value, what string) (Node, bool) {
 	m := c.fields(v, what, "id", "name", "shm", "tcp", "prefer", "partition")
 	if m == nil {
-		return Node{}, false
+		return Node{ID: -1}, false
 	}
-	n := Node{}
+	n := Node{ID: -1}
 	errs := len(c.errs)
 	if iv := c.need(m, v, what, "id"); iv != nil {
-		n.ID, _ = c.intIn(iv, what+".id", 0, MaxNodes-1)
+		if id, ok := c.intIn(iv, what+".id", 0, MaxNodes-1); ok {
+			n.ID = id
+		}
 	}
 	if nv := c.need(m, v, what, "name"); nv != nil {
 		if s, ok := c.scalar(nv, what+".name"); ok && !nameRE.MatchString(s) {

@@ -46,7 +46,8 @@ type Client struct {
 
 // Dial opens a generic netlink socket and looks the family up.
 func Dial() (*Client, error) {
-	c, err := genetlink.Dial(nil)
+	// Strict: the kernel's extack message comes back with its errno.
+	c, err := genetlink.Dial(&netlink.Config{Strict: true})
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +73,9 @@ func New(c Conn) (*Client, error) {
 	}
 	return &Client{c: c, family: f, interrupt: signalThread}, nil
 }
+
+// FamilyVersion is the version of the family the kernel speaks.
+func (cl *Client) FamilyVersion() int { return int(cl.family.Version) }
 
 // Close closes the socket.
 func (cl *Client) Close() error { return cl.c.Close() }

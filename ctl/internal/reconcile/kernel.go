@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/popcorn-kernel/popcorn/ctl/internal/pcnl"
+	"github.com/popcorn-kernel/popcorn/ctl/internal/snapbean"
 )
 
 // RouteProtocol marks the routes popcornd adds (ip route show proto 77),
@@ -20,7 +21,7 @@ import (
 const RouteProtocol = 77
 
 // LinkKind is Snap Bean's rtnetlink kind.
-const LinkKind = "snapbean"
+const LinkKind = snapbean.Kind
 
 // Kernel observes and changes this kernel: the messaging core over the
 // popcorn family, devices, addresses and routes over rtnetlink.
@@ -182,7 +183,11 @@ func (k *Kernel) applyNet(s Step) error {
 		r := &netlink.Route{Dst: ipNet(s.Route.Dst), Gw: s.Route.Via.AsSlice(),
 			LinkIndex: l.Attrs().Index, Protocol: RouteProtocol}
 		if s.Op == OpAddRoute {
-			return k.rt.RouteAdd(r)
+			err := k.rt.RouteAdd(r)
+			if errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("a route to %s that is not popcornd's is in the way", s.Route.Dst)
+			}
+			return err
 		}
 		return k.rt.RouteDel(r)
 	}

@@ -79,6 +79,9 @@ func Once(k *Kernel, cfg *config.Config, dryRun bool) (Result, error) {
 		return res, err
 	}
 	res.Steps, err = Plan(want, have)
+	if res.Steps == nil {
+		res.Steps = []Step{}
+	}
 	if err != nil || dryRun {
 		return res, err
 	}
