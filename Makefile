@@ -9,6 +9,8 @@
 # make bench-net     Snap Bean against virtio-net: TCP throughput and latency
 # make demo          boot three kernels that message each other
 # make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
+# make man           popcornctl's man pages, from its command tree, in build/man
+# make install       tools, unit, man pages and an example config (DESTDIR=)
 
 SHELL := /bin/bash
 BUILD := $(CURDIR)/build
@@ -31,7 +33,7 @@ LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
+.PHONY: man install all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
 	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch uapi check-uapi clean
 
 all: modules bins guest-tools
@@ -162,6 +164,19 @@ bench-net: bins guest-tools modules-matrix
 	@set -o pipefail; $(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
 		--shm-size 67108864 --net --script bench_net.sh --timeout 10m | \
 		sed -n 's/^    # \(net .*\)/\1/p'
+
+man: $(BUILD)/bin/popcornctl
+	$< man $(BUILD)/man
+
+# The config is installed only where none is: an edited one is kept.
+install: bins man
+	install -D -m 0755 -t $(DESTDIR)/usr/sbin $(BUILD)/bin/popcornctl $(BUILD)/bin/popcornd
+	install -D -m 0644 -t $(DESTDIR)/lib/systemd/system ctl/systemd/popcornd.service
+	install -D -m 0644 -t $(DESTDIR)/usr/share/man/man8 $(BUILD)/man/*.8
+	install -D -m 0644 -t $(DESTDIR)/usr/share/popcorn Documentation/popcornd/popcorn.yaml \
+		Documentation/popcornd/popcorn.schema.json
+	test -e $(DESTDIR)/etc/popcorn/popcorn.yaml || \
+		install -D -m 0644 Documentation/popcornd/popcorn.yaml $(DESTDIR)/etc/popcorn/popcorn.yaml
 
 shell: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch

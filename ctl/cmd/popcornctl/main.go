@@ -19,7 +19,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cli.NewRootCmd(pcnl.Dial).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "popcornctl:", err)
+		if !cli.IsQuiet(err) {
+			fmt.Fprintln(os.Stderr, "popcornctl:", err)
+		}
 		stop()
 		if errors.Is(err, pcnl.ErrInterrupted) {
 			os.Exit(130) // as a shell reports a command that SIGINT ended

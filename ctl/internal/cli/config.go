@@ -30,6 +30,12 @@ func newConfigCheckCmd(o *options) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(args[0])
+			if es, ok := config.AsErrors(err); ok && o.output == "json" {
+				if perr := o.print(cmd.OutOrStdout(), map[string]config.Errors{"errors": es}, nil); perr != nil {
+					return perr
+				}
+				return errQuiet
+			}
 			if err != nil {
 				return err
 			}

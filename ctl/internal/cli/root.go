@@ -4,6 +4,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -35,9 +36,15 @@ func NewRootCmd(dial func() (*pcnl.Client, error)) *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newNodeCmd(o), newPingCmd(o), newBenchCmd(o), newStatsCmd(o), newMonitorCmd(o),
-		newConfigCmd(o), newStatusCmd(o), newVersionCmd(o))
+		newConfigCmd(o), newStatusCmd(o), newVersionCmd(o), newManCmd())
 	return root
 }
+
+// errQuiet fails a command that has already said why on stdout.
+var errQuiet = errors.New("")
+
+// IsQuiet says err needs no message.
+func IsQuiet(err error) bool { return errors.Is(err, errQuiet) }
 
 // withClient runs fn with a connection to the kernel.
 func (o *options) withClient(fn func(*pcnl.Client) error) error {

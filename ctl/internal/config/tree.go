@@ -13,13 +13,16 @@ import (
 )
 
 // Pos is a place in the file, both counted from 1.
-type Pos struct{ Line, Col int }
+type Pos struct {
+	Line int `json:"line"`
+	Col  int `json:"col"`
+}
 
 // Error is one mistake in a file.
 type Error struct {
-	File string
+	File string `json:"file"`
 	Pos
-	Msg string
+	Msg string `json:"msg"`
 }
 
 func (e Error) Error() string {
