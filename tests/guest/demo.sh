@@ -1,11 +1,13 @@
 #!/bin/sh
-# make demo: the kernels configure each other as nodes with popcornctl,
-# then every kernel pings and benches every other over shared memory;
-# then every kernel serves one service address over Snap Bean, and a
-# client in the rig's namespace (demo.host.sh) is answered through guest
-# 0's NIC by another kernel.
+# make demo: every kernel runs popcornd on the same description of the
+# machine (lib.sh's pcn_conf), which names its node, its peers, Snap
+# Bean's addresses and the service address; then every kernel pings and
+# benches every other over shared memory; then every kernel serves the
+# service address over Snap Bean, and a client in the rig's namespace
+# (demo.host.sh) is answered through guest 0's NIC by another kernel.
 . ./lib.sh
 . ./service.sh
+SERVICE_BY_POPCORND=1
 
 N=$POPCORN_GUESTS
 PINGS=100
@@ -55,25 +57,37 @@ all_done() {
 	every_peer heard_done
 }
 
-# Stay until every peer is done with us too, then unload.
+# Stay until every peer is done with us too, then stop popcornd and
+# unload.
 unload() {
 	every_peer tell_done
-	busywait 120000 all_done && rmmod snapbean && pcn_rmmod
+	busywait 120000 all_done && kill -TERM "$popcornd" && wait "$popcornd" &&
+		rmmod snapbean && pcn_rmmod
 }
 
-serve_all() {
-	sb_up && busywait 10000 carrier_on && serve
+start() {
+	pcn_insmod && insmod "$SB_MOD" || return 1
+	self=$(cat "$(shm_dev)/popcorn/peer_id")
+	pcn_conf $(pcn_nodes)
+	echo "\$ popcornctl config check $POPCORN_CONF"
+	popcornctl config check $POPCORN_CONF || return 1
+	popcornd -config $POPCORN_CONF -listen :9464 >/tmp/popcornd.log 2>&1 &
+	popcornd=$!
+}
+
+sb0_ready() {
+	all_up && carrier_on
 }
 
 if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 10; else ktap_plan 7; fi
-ktap_check "configure nodes" pcn_setup
+ktap_check "insmod, popcornd -config $POPCORN_CONF" start
 echo "# $(uname -r), this kernel is node $self of $N"
-ktap_check "all $N nodes up" busywait 30000 all_up
-show node list
+ktap_check "all $N nodes up, sb0 has carrier" busywait 30000 sb0_ready
+show status
 ktap_check "ping every peer" every_peer ping_peer
 ktap_check "bench every peer" every_peer bench_peer
 show stats
-ktap_check "Snap Bean up, serving $SVC" serve_all
+ktap_check "serving $SVC" serve
 service_run
 ktap_check "unload" unload
 ktap_finish

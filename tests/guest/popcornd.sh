@@ -13,33 +13,10 @@
 #   ---- guests 0 and 1 reload every module; popcornd restores them ----
 . ./lib.sh
 
-CONF=/etc/popcorn/popcorn.yaml
+CONF=$POPCORN_CONF
 SVC=10.99.0.100
+CLIENTS=10.99.0.0/24
 LOG=/tmp/popcornd.log
-# Node 0 owns the service, whichever guest it is (peer ids come in the
-# order guests reach the window), so the clients' network is one no
-# guest's NIC is on; snapbean_svc.sh carries real clients.
-CLIENTS=10.96.0.0/24
-
-# write_conf NODES...: the machine with these nodes.
-write_conf() {
-	mkdir -p /etc/popcorn
-	{
-		echo "version: 1"
-		echo "self: {from_window: true}"
-		echo "nodes:"
-		for n in "$@"; do
-			echo "  - {id: $n, name: guest$n, shm: {peer: $n}}"
-		done
-		echo "service: {address: $SVC, owner: 0, clients: [$CLIENTS]}"
-		echo "snapbean: {subnet: 10.97.0.0/24, gateway: 10.97.0.254}"
-		echo
-	} > $CONF
-}
-
-all_nodes() {
-	seq 0 $((POPCORN_GUESTS - 1))
-}
 
 load() {
 	pcn_insmod && insmod "$SB_MOD"
@@ -109,7 +86,7 @@ healthy() {
 }
 
 ping_peers_sb0() {
-	for n in $(all_nodes); do
+	for n in $(pcn_nodes); do
 		[ "$n" = "$self" ] || ping -c 2 -W 5 "10.97.0.$((n + 1))" >/dev/null || return 1
 	done
 }
@@ -123,7 +100,7 @@ metric() {
 # Each peer's counters in /metrics lie between popcornctl stats readings
 # taken just before and after the scrape.
 metrics_match() {
-	for n in $(all_nodes); do
+	for n in $(pcn_nodes); do
 		[ "$n" = "$self" ] && continue
 		before=$(node_stat "$n" tx_msgs)
 		got=$(metric popcorn_node_tx_messages_total "$n")
@@ -172,7 +149,7 @@ self=$(cat "$SHM_DEV/popcorn/peer_id")
 plan=$([ "$self" = 2 ] && echo 11 || echo 14)
 ktap_plan $((plan + ($POPCORN_GUEST == 0)))
 ktap_check "insmod popcorn_msg popcorn_shm snapbean" [ -n "$load_ok" ]
-write_conf $(all_nodes)
+pcn_conf $(pcn_nodes)
 ktap_check "config check" popcornctl config check $CONF
 ktap_check "a bad file: every mistake, by line and column" check_bad
 ktap_check "config apply --dry-run changes nothing" dry_run
@@ -186,7 +163,7 @@ every_peer barrier 1
 popcornctl status
 
 # Node 2 leaves the file.
-write_conf $(all_nodes | grep -v '^2$')
+pcn_conf $(pcn_nodes | grep -v '^2$')
 kill -HUP "$(cat /tmp/popcornd.pid)"
 if [ "$self" = 2 ]; then
 	ktap_check "not in the new file: refused, state kept, /healthz 503" within 30 refused_kept

@@ -17,9 +17,12 @@ sb_up() {
 	sb_setup "10.97.0.$((self + 1))/24"
 }
 
-# Every kernel: the service address, and servers on it.
+# Every kernel: the service address, and servers on it. Where popcornd
+# keeps the kernel in line with a file (SERVICE_BY_POPCORND), it has put
+# the address, the owner's gateway, the others' routes and the sysctls in
+# place already.
 serve() {
-	ip addr add "$SVC/32" dev lo || return 1
+	[ -n "${SERVICE_BY_POPCORND:-}" ] || ip addr add "$SVC/32" dev lo || return 1
 	mkdir -p /tmp/www && echo "served by guest $POPCORN_GUEST" > /tmp/www/index.html
 	busybox httpd -p "$SVC:80" -h /tmp/www && iperf3 -s -D -B "$SVC"
 }
@@ -27,6 +30,10 @@ serve() {
 # A kernel without the NIC: replies to clients go to the owner over sb0,
 # and its ARP on sb0 speaks for its sb0 address, not the service's.
 route_via_owner() {
+	if [ -n "${SERVICE_BY_POPCORND:-}" ]; then
+		ip route show proto 77 | grep -q "^10.99.0.0/24 via $GW dev sb0"
+		return
+	fi
 	sysctl -qw net.ipv4.conf.sb0.arp_announce=2 &&
 		ip route add 10.99.0.0/24 via $GW dev sb0
 }
@@ -57,6 +64,12 @@ others() {
 	done
 }
 
+gateway() {
+	ip addr add $GW/24 dev sb0 &&
+		sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.sb0.accept_local=1 \
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sb0.rp_filter=0
+}
+
 # The owner: the others' gateway; forwards what they answer (their source
 # is the service address, one of its own), and steers the service's
 # frames.
@@ -65,9 +78,7 @@ steer() {
 	mkdir -p $PIN
 	first=$(others | head -n 1)
 	last=$(others | tail -n 1)
-	ip addr add $GW/24 dev sb0 &&
-	sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.sb0.accept_local=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sb0.rp_filter=0 || return 1
+	[ -n "${SERVICE_BY_POPCORND:-}" ] || gateway || return 1
 	bpftool prog load /bin/steer.bpf.o $PIN/prog type xdp pinmaps $PIN || return 1
 	sbif=$(cat /sys/class/net/sb0/ifindex)
 	bpftool map update pinned $PIN/steer_cfg key 0 0 0 0 \

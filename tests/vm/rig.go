@@ -4,6 +4,7 @@
 package vm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,6 +164,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 			wg.Wait()
 			return nil, err
 		}
+		r.awaitPeers(ctx, i+1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -247,6 +249,24 @@ func (r *run) startServer(ctx context.Context) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("ivshmem server did not create %s", r.socket())
+}
+
+// awaitPeers waits until n guests joined the window, so that guest i is
+// peer i on it (the server seats the lowest free id): tests can name
+// the NIC owner, guest 0, before any kernel runs. A guest that never
+// joins is its own result's business; the wait just ends.
+func (r *run) awaitPeers(ctx context.Context, n int) {
+	if r.server == nil {
+		return
+	}
+	log := filepath.Join(r.dir, "ivshmem-server.log")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		b, _ := os.ReadFile(log)
+		if bytes.Count(b, []byte(`msg="peer joined"`)) >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // stopServer stops the server as an operator would, with SIGTERM, and
