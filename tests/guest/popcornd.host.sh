@@ -36,11 +36,12 @@ healthy() {
 	return 1
 }
 
-# Wait for a ping round, so the histogram has samples.
+# Wait for a ping round, so the histogram has samples. A scrape on the
+# debug kernel may take seconds.
 scrape() {
 	for _ in $(seq 100); do
-		curl -sS --max-time 5 -o /tmp/popcornd.metrics $URL/metrics || return 1
-		grep -q '^popcorn_node_rtt_seconds_count{node="[0-9]*"} [1-9]' /tmp/popcornd.metrics && return 0
+		curl -sS --max-time 30 -o /tmp/popcornd.metrics $URL/metrics &&
+			grep -q '^popcorn_node_rtt_seconds_count{node="[0-9]*"} [1-9]' /tmp/popcornd.metrics && return 0
 		sleep 0.5
 	done
 	return 1
