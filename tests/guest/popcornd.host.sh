@@ -4,20 +4,7 @@
 # the series an operator graphs; guest 0 hears how it went.
 set -u
 URL=http://10.99.0.2:9464
-fails=0
-n=0
-
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n $what"
-	else
-		echo "not ok $n $what"
-		fails=$((fails + 1))
-	fi
-}
+. ./host_lib.sh
 
 # Tell guest 0 how it went, however this ends, once it listens.
 tell() {

@@ -5,20 +5,7 @@
 # and any other port two different other kernels.
 set -u
 SVC=10.99.0.100
-fails=0
-n=0
-
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n $what"
-	else
-		echo "not ok $n $what"
-		fails=$((fails + 1))
-	fi
-}
+. ./host_lib.sh
 
 # Tell guest 0 we are done, however this ends.
 trap 'echo "done, $fails failed" > /dev/tcp/10.99.0.2/9999' EXIT
