@@ -82,9 +82,10 @@ func (d *Daemon) Health() error {
 // at first and then every Resync; a bad new file leaves the old in force.
 func (d *Daemon) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); d.monitor(ctx) }()
 	go func() { defer wg.Done(); d.pinger(ctx) }()
+	go func() { defer wg.Done(); d.watchFamily(ctx) }()
 	defer wg.Wait()
 
 	retry := time.Second
@@ -151,7 +152,8 @@ func (d *Daemon) reconcile() error {
 	for _, s := range res.Steps[:res.Applied] {
 		d.o.Log.Info("applied", "step", s.String(), "op", string(s.Op))
 		if s.Op == reconcile.OpSetSelf {
-			// A fresh popcorn_msg: its events need a new subscription.
+			// A fresh popcorn_msg (the family watch may have missed
+			// it): its events need a new subscription.
 			signal(d.monitorGen)
 		}
 	}
