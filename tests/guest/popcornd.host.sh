@@ -39,6 +39,7 @@ series() {
 	for s in popcorn_kernel_loaded popcorn_self_node popcorn_node_up popcorn_node_tx_messages_total \
 		popcorn_node_rx_bytes_total popcorn_node_errors_total popcorn_node_rpc_timeouts_total \
 		popcorn_node_rtt_seconds_bucket popcorn_snapbean_rx_packets_total popcorn_snapbean_carrier \
+		popcorn_snapbean_peer_tx_bytes_total popcorn_snapbean_tx_no_peer_total popcorn_snapbean_queue_stopped_total \
 		popcorn_reconcile_runs_total popcorn_reconcile_failures_total popcorn_build_info; do
 		grep -q "^$s[{ ]" /tmp/popcornd.metrics || { echo "# no series $s"; return 1; }
 	done

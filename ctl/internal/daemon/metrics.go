@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/popcorn-kernel/popcorn/ctl/internal/pcnl"
-	"github.com/popcorn-kernel/popcorn/ctl/internal/snapbean"
 	"github.com/popcorn-kernel/popcorn/ctl/internal/version"
 )
 
@@ -83,19 +82,6 @@ var (
 		{desc("node_doorbells_total", "Doorbells rung to the node.", "node", "transport"), func(s *pcnl.Stats) uint64 { return s.DoorbellsRung }},
 		{desc("node_doorbells_suppressed_total", "Doorbells not rung because the node was polling.", "node", "transport"), func(s *pcnl.Stats) uint64 { return s.DoorbellsSuppressed }},
 	}
-	descBeanUp      = desc("snapbean_up", "1 while the Snap Bean device is up.", "device")
-	descBeanCarrier = desc("snapbean_carrier", "1 while the Snap Bean device has carrier (a peer is up).", "device")
-	beanDescs       = []struct {
-		d   *prometheus.Desc
-		get func(*snapbean.Status) uint64
-	}{
-		{desc("snapbean_rx_packets_total", "Frames received on Snap Bean.", "device"), func(s *snapbean.Status) uint64 { return s.RxPackets }},
-		{desc("snapbean_rx_bytes_total", "Bytes received on Snap Bean.", "device"), func(s *snapbean.Status) uint64 { return s.RxBytes }},
-		{desc("snapbean_rx_dropped_total", "Frames dropped on receive.", "device"), func(s *snapbean.Status) uint64 { return s.RxDropped }},
-		{desc("snapbean_tx_packets_total", "Frames sent on Snap Bean.", "device"), func(s *snapbean.Status) uint64 { return s.TxPackets }},
-		{desc("snapbean_tx_bytes_total", "Bytes sent on Snap Bean.", "device"), func(s *snapbean.Status) uint64 { return s.TxBytes }},
-		{desc("snapbean_tx_dropped_total", "Frames dropped on transmit.", "device"), func(s *snapbean.Status) uint64 { return s.TxDropped }},
-	}
 )
 
 // kernelCollector reads the node table, the core's counters and Snap
@@ -103,15 +89,13 @@ var (
 type kernelCollector struct{ d *Daemon }
 
 func (c *kernelCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLoaded, descSelf, descUp, descBeanUp, descBeanCarrier} {
+	for _, d := range []*prometheus.Desc{descLoaded, descSelf, descUp} {
 		ch <- d
 	}
 	for _, n := range nodeDescs {
 		ch <- n.d
 	}
-	for _, b := range beanDescs {
-		ch <- b.d
-	}
+	describeBean(ch)
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
@@ -126,50 +110,46 @@ func b2f(b bool) float64 {
 }
 
 func (c *kernelCollector) Collect(ch chan<- prometheus.Metric) {
-	c.collectCore(ch)
-	if b, err := snapbean.Get(); err == nil && b != nil {
-		ch <- gauge(descBeanUp, b2f(b.Up), b.Name)
-		ch <- gauge(descBeanCarrier, b2f(b.Carrier), b.Name)
-		for _, bd := range beanDescs {
-			ch <- prometheus.MustNewConstMetric(bd.d, prometheus.CounterValue, float64(bd.get(b)), b.Name)
-		}
-	}
+	collectBean(ch, c.collectCore(ch))
 }
 
-func (c *kernelCollector) collectCore(ch chan<- prometheus.Metric) {
+// collectCore sends the core's metrics and returns the peers' ids.
+func (c *kernelCollector) collectCore(ch chan<- prometheus.Metric) []int {
 	cl, err := c.d.o.Dial()
 	if err != nil {
 		ch <- gauge(descLoaded, 0)
-		return
+		return nil
 	}
 	defer cl.Close()
 	nodes, err := cl.Nodes()
 	if err != nil {
 		ch <- gauge(descLoaded, 0)
-		return
+		return nil
 	}
 	stats, err := cl.Stats()
 	if err != nil {
 		ch <- gauge(descLoaded, 0)
-		return
+		return nil
 	}
 	ch <- gauge(descLoaded, 1)
 	self := -1
+	var peers []int
 	for _, n := range nodes {
 		if n.Self {
 			self = n.ID
 			continue
 		}
+		peers = append(peers, n.ID)
 		ch <- gauge(descUp, b2f(n.Up), strconv.Itoa(n.ID), n.Transport)
 	}
 	ch <- gauge(descSelf, float64(self))
 	for i := range stats {
 		s := &stats[i]
 		for _, nd := range nodeDescs {
-			ch <- prometheus.MustNewConstMetric(nd.d, prometheus.CounterValue, float64(nd.get(s)),
-				strconv.Itoa(s.ID), s.Transport)
+			ch <- counter(nd.d, nd.get(s), strconv.Itoa(s.ID), s.Transport)
 		}
 	}
+	return peers
 }
 
 // pinger echoes 64 bytes to every up peer each PingEvery, for the RTT
