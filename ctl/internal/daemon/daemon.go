@@ -42,8 +42,8 @@ type Daemon struct {
 	self    int
 	// kick asks the loop for a reconcile now; reload for a new file.
 	kick, reload chan struct{}
-	// monitorGen counts module loads seen, so the event monitor redials.
-	monitorGen chan struct{}
+	// resubscribe tells the event monitor to subscribe again (a fresh module).
+	resubscribe chan struct{}
 }
 
 // New checks the file; a bad one is an error and no daemon.
@@ -56,15 +56,15 @@ func New(o Options) (*Daemon, error) {
 		o.Notify = func(string) {}
 	}
 	d := &Daemon{o: o, cfg: cfg, self: -1, kick: make(chan struct{}, 1),
-		reload: make(chan struct{}, 1), monitorGen: make(chan struct{}, 1)}
+		reload: make(chan struct{}, 1), resubscribe: make(chan struct{}, 1)}
 	d.m = newMetrics(d)
 	return d, nil
 }
 
 // Reload asks for the file to be read again (SIGHUP).
-func (d *Daemon) Reload() { signal(d.reload) }
+func (d *Daemon) Reload() { poke(d.reload) }
 
-func signal(c chan struct{}) {
+func poke(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
@@ -154,7 +154,7 @@ func (d *Daemon) reconcile() error {
 		if s.Op == reconcile.OpSetSelf {
 			// A fresh popcorn_msg (the family watch may have missed
 			// it): its events need a new subscription.
-			signal(d.monitorGen)
+			poke(d.resubscribe)
 		}
 	}
 	d.mu.Lock()
@@ -202,7 +202,7 @@ func (d *Daemon) monitor(ctx context.Context) {
 		mctx, cancel := context.WithCancel(ctx)
 		go func() {
 			select {
-			case <-d.monitorGen:
+			case <-d.resubscribe:
 				cancel()
 			case <-mctx.Done():
 			}
@@ -215,7 +215,7 @@ func (d *Daemon) monitor(ctx context.Context) {
 			d.o.Log.Info("node "+state, "event", "node", "node", n.ID, "state", state,
 				"transport", n.Transport, "endpoint", n.Endpoint)
 			d.m.events.WithLabelValues(state).Inc()
-			signal(d.kick)
+			poke(d.kick)
 		})
 		cancel()
 		cl.Close()

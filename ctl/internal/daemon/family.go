@@ -50,8 +50,8 @@ func (d *Daemon) watchFamilyOnce(ctx context.Context) error {
 		for _, m := range msgs {
 			if m.Header.Command == unix.CTRL_CMD_NEWFAMILY && familyName(m.Data) == api.FamilyName {
 				d.o.Log.Info("popcorn_msg loaded", "event", "module")
-				signal(d.monitorGen)
-				signal(d.kick)
+				poke(d.resubscribe)
+				poke(d.kick)
 			}
 		}
 	}
