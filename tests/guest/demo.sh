@@ -1,6 +1,6 @@
 #!/bin/sh
 # make demo: every kernel runs popcornd on the same description of the
-# machine (lib.sh's pcn_conf), which names its node, its peers, Snap
+# machine (service.sh's pcn_conf), which names its node, its peers, Snap
 # Bean's addresses and the service address; then every kernel pings and
 # benches every other over shared memory; then every kernel serves the
 # service address over Snap Bean, and a client in the rig's namespace

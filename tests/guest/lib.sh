@@ -82,25 +82,6 @@ carrier_on() {
 	[ "$(cat /sys/class/net/sb0/carrier)" = 1 ]
 }
 
-# pcn_conf NODE...: /etc/popcorn/popcorn.yaml for a machine of these
-# nodes, each by its peer id on the window, node 0 the NIC owner serving
-# service.sh's address to the rig's namespace.
-POPCORN_CONF=/etc/popcorn/popcorn.yaml
-pcn_conf() {
-	mkdir -p /etc/popcorn
-	{
-		echo "version: 1"
-		echo "self: {from_window: true}"
-		echo "nodes:"
-		for n in "$@"; do
-			echo "  - {id: $n, name: guest$n, shm: {peer: $n}}"
-		done
-		echo "service: {address: 10.99.0.100, owner: 0, clients: [10.99.0.0/24]}"
-		echo "snapbean: {subnet: 10.97.0.0/24, gateway: 10.97.0.254}"
-		echo
-	} > $POPCORN_CONF
-}
-
 # pcn_nodes: every guest's node id (its peer id: the rig seats guest i
 # as peer i).
 pcn_nodes() {

@@ -12,6 +12,25 @@ SVC=10.99.0.100
 GW=10.97.0.254
 PIN=/sys/fs/bpf/steer
 
+# pcn_conf NODE...: /etc/popcorn/popcorn.yaml for a machine of these
+# nodes, each by its peer id on the window, node 0 the NIC owner serving
+# $SVC to the rig's namespace, $GW its gateway on sb0.
+POPCORN_CONF=/etc/popcorn/popcorn.yaml
+pcn_conf() {
+	mkdir -p /etc/popcorn
+	{
+		echo "version: 1"
+		echo "self: {from_window: true}"
+		echo "nodes:"
+		for n in "$@"; do
+			echo "  - {id: $n, name: guest$n, shm: {peer: $n}}"
+		done
+		echo "service: {address: $SVC, owner: 0, clients: [10.99.0.0/24]}"
+		echo "snapbean: {subnet: 10.97.0.0/24, gateway: $GW}"
+		echo
+	} > $POPCORN_CONF
+}
+
 # sb0 addresses follow the node id: node N is 10.97.0.N+1.
 sb_up() {
 	sb_setup "10.97.0.$((self + 1))/24"

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,7 +27,7 @@ func (c *checker) fields(v *value, what string, known ...string) map[string]*val
 	for _, p := range v.pairs {
 		k := p.key.str
 		switch {
-		case !contains(known, k):
+		case !slices.Contains(known, k):
 			c.errorf(p.key.pos, "%s: unknown key %q (known: %s)", what, k, strings.Join(known, ", "))
 		case m[k] != nil:
 			c.errorf(p.key.pos, "%s: key %q given twice (first at line %d)", what, k, m[k].pos.Line)
@@ -35,15 +36,6 @@ func (c *checker) fields(v *value, what string, known ...string) map[string]*val
 		}
 	}
 	return m
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // need returns m[key], reporting at parent's position when it is missing.

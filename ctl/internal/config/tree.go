@@ -75,9 +75,9 @@ func tokenPos(tk *token.Token) Pos {
 	return Pos{tk.Position.Line, tk.Position.Column}
 }
 
-// errUnsupported is returned for anchors, aliases, tags and merge keys: a
+// unsupported is the mistake of anchors, aliases, tags and merge keys: a
 // machine's description needs none, and they make positions lie.
-var errUnsupported = errors.New("anchors, aliases, tags and merge keys are not supported")
+const unsupported = "anchors, aliases, tags and merge keys are not supported"
 
 // parseTree reads one YAML document. A syntax error is returned with its
 // position; an empty file is a nil value.
@@ -145,14 +145,14 @@ func reduce(n ast.Node) (*value, *Error) {
 	case *ast.CommentGroupNode:
 		return &value{kind: kindNull, pos: pos}, nil
 	}
-	return nil, &Error{Pos: pos, Msg: errUnsupported.Error()}
+	return nil, &Error{Pos: pos, Msg: unsupported}
 }
 
 func reduceMap(pos Pos, pairs []*ast.MappingValueNode) (*value, *Error) {
 	v := &value{kind: kindMap, pos: pos}
 	for _, p := range pairs {
 		if _, ok := p.Key.(*ast.MergeKeyNode); ok {
-			return nil, &Error{Pos: tokenPos(p.Key.GetToken()), Msg: errUnsupported.Error()}
+			return nil, &Error{Pos: tokenPos(p.Key.GetToken()), Msg: unsupported}
 		}
 		k, err := reduce(p.Key)
 		if err != nil {

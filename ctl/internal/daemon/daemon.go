@@ -89,6 +89,7 @@ func (d *Daemon) Run(ctx context.Context) {
 	defer wg.Wait()
 
 	retry := time.Second
+	told := ""
 	for {
 		wait := d.o.Resync
 		if err := d.reconcile(); err != nil {
@@ -97,13 +98,18 @@ func (d *Daemon) Run(ctx context.Context) {
 		} else {
 			retry = time.Second
 		}
-		d.o.Notify("READY=1\nSTATUS=" + d.statusLine())
+		// The service manager hears of a change, not every resync.
+		if st := "READY=1\nSTATUS=" + d.statusLine(); st != told {
+			d.o.Notify(st)
+			told = st
+		}
 		select {
 		case <-ctx.Done():
 			d.o.Notify("STOPPING=1")
 			return
 		case <-d.reload:
 			d.o.Notify("RELOADING=1")
+			told = ""
 			d.loadFile()
 		case <-d.kick:
 		case <-time.After(wait):

@@ -2,8 +2,8 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 )
 
 // Op is one kind of change.
@@ -91,7 +91,7 @@ func Plan(want, have State) ([]Step, error) {
 	steps = append(steps, planNodes(want.Nodes, have.Nodes)...)
 	steps = append(steps, planLink(want.Link, have.Link)...)
 	steps = append(steps, planAddrs(want, have)...)
-	for _, k := range sortedKeys(want.Sysctls) {
+	for _, k := range slices.Sorted(maps.Keys(want.Sysctls)) {
 		if have.Sysctls[k] != want.Sysctls[k] {
 			steps = append(steps, Step{Op: OpSysctl, Key: k, Value: want.Sysctls[k]})
 		}
@@ -101,12 +101,12 @@ func Plan(want, have State) ([]Step, error) {
 
 func planNodes(want, have map[int]Endpoint) []Step {
 	var del, add []Step
-	for _, id := range sortedKeys(have) {
+	for _, id := range slices.Sorted(maps.Keys(have)) {
 		if w, ok := want[id]; !ok || w != have[id] {
 			del = append(del, Step{Op: OpDelNode, Node: id})
 		}
 	}
-	for _, id := range sortedKeys(want) {
+	for _, id := range slices.Sorted(maps.Keys(want)) {
 		if h, ok := have[id]; !ok || h != want[id] {
 			ep := want[id]
 			add = append(add, Step{Op: OpAddNode, Node: id, Endpoint: &ep})
@@ -166,13 +166,4 @@ func planAddrs(want, have State) []Step {
 		}
 	}
 	return steps
-}
-
-func sortedKeys[K int | string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	return keys
 }
