@@ -12,6 +12,7 @@ const (
 	MaxNodes      = 64
 	PingMaxCount  = 10000
 	MsgMaxLen     = 4 << 20
+	LoadBusyMax   = 1000
 )
 
 // Commands (enum popcorn_cmd); 0 is no command.
@@ -23,7 +24,9 @@ const (
 	CmdPing
 	CmdBench
 	CmdStatsGet
-	CmdMax = CmdStatsGet
+	CmdLoadSet
+	CmdLoadGet
+	CmdMax = CmdLoadGet
 )
 
 // Node states (enum popcorn_node_state).
@@ -58,5 +61,9 @@ const (
 	AStatsDoorbellsRung
 	AStatsDoorbellsSuppressed
 	AStatsRpcTimeouts
-	AMax = AStatsRpcTimeouts
+	ALoadAcceptQueue
+	ALoadEstablished
+	ALoadCpuBusy
+	ALoadAgeMs
+	AMax = ALoadAgeMs
 )

@@ -67,7 +67,8 @@ func goName(c, prefix string) string {
 var (
 	cmds = []member{{"NodeAdd", CmdNodeAdd}, {"NodeDel", CmdNodeDel},
 		{"NodeGet", CmdNodeGet}, {"NodeEvent", CmdNodeEvent}, {"Ping", CmdPing},
-		{"Bench", CmdBench}, {"StatsGet", CmdStatsGet}}
+		{"Bench", CmdBench}, {"StatsGet", CmdStatsGet}, {"LoadSet", CmdLoadSet},
+		{"LoadGet", CmdLoadGet}}
 	states = []member{{"Down", NodeStateDown}, {"Up", NodeStateUp}}
 	attrs  = []member{{"Pad", APad}, {"NodeId", ANodeID}, {"NodeSelf", ANodeSelf},
 		{"NodeTransport", ANodeTransport}, {"NodeEndpoint", ANodeEndpoint},
@@ -81,7 +82,9 @@ var (
 		{"StatsRxBytes", AStatsRxBytes}, {"StatsErrors", AStatsErrors},
 		{"StatsDoorbellsRung", AStatsDoorbellsRung},
 		{"StatsDoorbellsSuppressed", AStatsDoorbellsSuppressed},
-		{"StatsRpcTimeouts", AStatsRpcTimeouts}}
+		{"StatsRpcTimeouts", AStatsRpcTimeouts},
+		{"LoadAcceptQueue", ALoadAcceptQueue}, {"LoadEstablished", ALoadEstablished},
+		{"LoadCpuBusy", ALoadCpuBusy}, {"LoadAgeMs", ALoadAgeMs}}
 )
 
 func TestHeaderMatchesGo(t *testing.T) {
@@ -121,6 +124,7 @@ func TestHeaderMatchesGo(t *testing.T) {
 		"POPCORN_MAX_NODES":      strconv.Itoa(MaxNodes),
 		"POPCORN_PING_MAX_COUNT": strconv.Itoa(PingMaxCount),
 		"POPCORN_MSG_MAX_LEN":    strconv.Itoa(MsgMaxLen),
+		"POPCORN_LOAD_BUSY_MAX":  strconv.Itoa(LoadBusyMax),
 	} {
 		re := regexp.MustCompile(`#define ` + name + `\s+(.+)`)
 		m := re.FindStringSubmatch(header)

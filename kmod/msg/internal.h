@@ -109,6 +109,19 @@ struct pcn_node *pcn_send_node(int id, u16 type, int *srcu_idx, int *err);
 void pcn_handlers_exit(void);
 void pcn_reasm_drop(struct pcn_node *node);
 
+/* load.c */
+struct pcn_load {
+	u32 accept_queue;
+	u32 established;
+	u32 cpu_busy;	/* thousandths */
+};
+
+int pcn_load_init(void);
+void pcn_load_exit(void);
+int pcn_load_report(const struct pcn_load *l);
+int pcn_load_get(int id, struct pcn_load *l, u32 *age_ms);
+void pcn_load_forget(int id);
+
 /* rpc.c */
 int pcn_rpc_init(void);
 void pcn_rpc_exit(void);

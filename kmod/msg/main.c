@@ -19,9 +19,12 @@ static int __init pcn_msg_init(void)
 	err = pcn_selftest_init();
 	if (err)
 		goto err_rpc;
-	err = pcn_heartbeat_init();
+	err = pcn_load_init();
 	if (err)
 		goto err_selftest;
+	err = pcn_heartbeat_init();
+	if (err)
+		goto err_load;
 	err = pcn_debugfs_init();
 	if (err)
 		goto err_debugfs;
@@ -33,6 +36,8 @@ static int __init pcn_msg_init(void)
 err_debugfs:
 	pcn_debugfs_exit();
 	pcn_heartbeat_exit();
+err_load:
+	pcn_load_exit();
 err_selftest:
 	pcn_selftest_exit();
 err_rpc:
@@ -47,6 +52,7 @@ static void __exit pcn_msg_exit(void)
 	pcn_heartbeat_exit();
 	/* Transports are gone (they depend on us), and so are their nodes. */
 	pcn_nodes_remove_all();
+	pcn_load_exit();
 	pcn_selftest_exit();
 	pcn_handlers_exit();
 	synchronize_srcu(&pcn_node_srcu);

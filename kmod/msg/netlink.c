@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Generic netlink family "popcorn": nodes, ping, bench, stats and node
- * events. Documentation/netlink/specs/popcorn.yaml describes it; the UAPI
+ * Generic netlink family "popcorn": nodes, ping, bench, stats, node
+ * events and load reports. Documentation/netlink/specs/popcorn.yaml describes it; the UAPI
  * header api/uapi/linux/popcorn.h is generated from that spec.
  */
 #include <linux/module.h>
@@ -56,6 +56,12 @@ static const struct nla_policy pcn_nl_bench_policy[POPCORN_A_BENCH_SIZE + 1] = {
 	[POPCORN_A_NODE_ID] = PCN_NL_NODE_ID,
 	[POPCORN_A_BENCH_COUNT] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcn_bench_count_range),
 	[POPCORN_A_BENCH_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32, &pcn_size_range),
+};
+
+static const struct nla_policy pcn_nl_load_set_policy[POPCORN_A_LOAD_CPU_BUSY + 1] = {
+	[POPCORN_A_LOAD_ACCEPT_QUEUE] = { .type = NLA_U32 },
+	[POPCORN_A_LOAD_ESTABLISHED] = { .type = NLA_U32 },
+	[POPCORN_A_LOAD_CPU_BUSY] = NLA_POLICY_MAX(NLA_U32, POPCORN_LOAD_BUSY_MAX),
 };
 
 static struct genl_family pcn_family;
@@ -397,6 +403,55 @@ static int pcn_nl_bench(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+static int pcn_nl_load_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pcn_load l;
+	int err;
+
+	err = pcn_nl_require(info, POPCORN_A_LOAD_CPU_BUSY, "load-cpu-busy is required");
+	if (err)
+		return err;
+	l.accept_queue = pcn_nl_u32(info, POPCORN_A_LOAD_ACCEPT_QUEUE, 0);
+	l.established = pcn_nl_u32(info, POPCORN_A_LOAD_ESTABLISHED, 0);
+	l.cpu_busy = nla_get_u32(info->attrs[POPCORN_A_LOAD_CPU_BUSY]);
+	err = pcn_load_report(&l);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG(info->extack,
+			       "this kernel has no node id yet (popcornctl node add ID --self)");
+	return err;
+}
+
+static int pcn_nl_fill_load(struct sk_buff *skb, struct pcn_node *node,
+			    struct netlink_callback *cb)
+{
+	int id = node ? node->id : READ_ONCE(pcn_self_id);
+	struct pcn_load l;
+	u32 age;
+	void *hdr;
+
+	if (pcn_load_get(id, &l, &age))
+		return 0;
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &pcn_family, NLM_F_MULTI, POPCORN_CMD_LOAD_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, POPCORN_A_NODE_ID, id) ||
+	    nla_put_u32(skb, POPCORN_A_LOAD_ACCEPT_QUEUE, l.accept_queue) ||
+	    nla_put_u32(skb, POPCORN_A_LOAD_ESTABLISHED, l.established) ||
+	    nla_put_u32(skb, POPCORN_A_LOAD_CPU_BUSY, l.cpu_busy) ||
+	    nla_put_u32(skb, POPCORN_A_LOAD_AGE_MS, age)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int pcn_nl_load_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return pcn_nl_dump_nodes(skb, cb, pcn_nl_fill_load);
+}
+
 /*
  * Per-op policies with struct genl_ops (Linux 6.1 has no split ops). An op
  * without one (stats-get) gets the core's reject-all policy: resv_start_op
@@ -441,6 +496,17 @@ static const struct genl_ops pcn_nl_ops[] = {
 	{
 		.cmd = POPCORN_CMD_STATS_GET,
 		.dumpit = pcn_nl_stats_dump,
+	},
+	{
+		.cmd = POPCORN_CMD_LOAD_SET,
+		.doit = pcn_nl_load_set,
+		.policy = pcn_nl_load_set_policy,
+		.maxattr = ARRAY_SIZE(pcn_nl_load_set_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = POPCORN_CMD_LOAD_GET,
+		.dumpit = pcn_nl_load_dump,
 	},
 };
 

@@ -153,6 +153,7 @@ static void pcn_node_went_down(struct pcn_node *node, int err)
 {
 	pr_info("node %d down (%d)\n", node->id, err);
 	pcn_rpc_fail_node(node);
+	pcn_load_forget(node->id);
 	pcn_node_changed(node, PCN_NODE_DOWN);
 }
 

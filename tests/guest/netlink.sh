@@ -2,8 +2,9 @@
 # The netlink family: its answers to bad requests (netlink_test.c, its
 # KTAP nested below ours), and, with two guests, pings and a bench that a
 # signal stops: netlink_test's own, and popcornctl's on Ctrl-C (SIGINT),
-# which must say "interrupted" and exit with 130 at once. Each guest pings
-# the other; with one guest those checks are skipped.
+# which must say "interrupted" and exit with 130 at once; load reports
+# that cross to the other kernel. Each guest pings the other; with one
+# guest those checks are skipped.
 . ./lib.sh
 
 two=$([ "${POPCORN_GUESTS:-1}" -ge 2 ] && echo 1)
@@ -41,6 +42,17 @@ interrupt_popcornctl() {
 	expect_eq "exit status" $rc 130 && grep -q ": interrupted$" /tmp/out
 }
 
+# Each kernel reports, as popcornd does every period, a load that names
+# it; the other's arrives.
+peer_load() {
+	popcornctl load set --accept-queue $((self + 5)) --established 7 --cpu-busy 0.25 &&
+		popcornctl load | grep -q "^$peer  *$((peer + 5))  *7  *25.0% "
+}
+
+loads_cross() {
+	busywait 10000 peer_load && popcornctl load | sed 's/^/# /'
+}
+
 check_two() {
 	if [ -n "$two" ]; then
 		ktap_check "$@"
@@ -49,9 +61,10 @@ check_two() {
 	fi
 }
 
-ktap_plan 5
+ktap_plan 6
 ktap_check "setup" setup
 ktap_check "bad requests refused, a ping stopped by a signal" bad_requests
+check_two "load reports cross to the other kernel" loads_cross
 check_two "Ctrl-C stops popcornctl ping" \
 	interrupt_popcornctl ping "$peer" -c 10000 -s 1048576 --timeout 10s
 check_two "Ctrl-C stops popcornctl bench" \

@@ -275,6 +275,34 @@ TEST_F(popcorn, stats_dump_refuses_attributes)
 	EXPECT_EQ(offset(nh, bad), self->nl.bad_attr);
 }
 
+TEST_F(popcorn, load_busy_out_of_range)
+{
+	uint32_t busy = POPCORN_LOAD_BUSY_MAX + 1;
+
+	EXPECT_EQ(-ERANGE, request(&self->nl, POPCORN_CMD_LOAD_SET,
+				   POPCORN_A_LOAD_CPU_BUSY, &busy, sizeof(busy)));
+	EXPECT_STRNE("", self->nl.extack);
+}
+
+TEST_F(popcorn, load_busy_required)
+{
+	uint32_t queue = 3;
+
+	EXPECT_EQ(-EINVAL, request(&self->nl, POPCORN_CMD_LOAD_SET,
+				   POPCORN_A_LOAD_ACCEPT_QUEUE, &queue, sizeof(queue)));
+	EXPECT_STREQ("load-cpu-busy is required", self->nl.extack);
+}
+
+/* The age is the kernel's to say. */
+TEST_F(popcorn, load_age_refused)
+{
+	uint32_t age = 1;
+
+	EXPECT_EQ(-EINVAL, request(&self->nl, POPCORN_CMD_LOAD_SET,
+				   POPCORN_A_LOAD_AGE_MS, &age, sizeof(age)));
+	EXPECT_STRNE("", self->nl.extack);
+}
+
 TEST_F(popcorn, unknown_node)
 {
 	uint32_t id = 63;
@@ -314,7 +342,7 @@ TEST_F(popcorn, self_takes_no_transport)
 
 TEST_F(popcorn, unprivileged_write_refused)
 {
-	uint32_t id = 7;
+	uint32_t id = 7, busy = 0;
 	pid_t pid = fork();
 	int status;
 
@@ -325,7 +353,9 @@ TEST_F(popcorn, unprivileged_write_refused)
 		if (setgid(65534) || setuid(65534) || nl_open(&nl))
 			_exit(2);
 		if (request(&nl, POPCORN_CMD_NODE_DEL, POPCORN_A_NODE_ID, &id,
-			    sizeof(id)) != -EPERM)
+			    sizeof(id)) != -EPERM ||
+		    request(&nl, POPCORN_CMD_LOAD_SET, POPCORN_A_LOAD_CPU_BUSY,
+			    &busy, sizeof(busy)) != -EPERM)
 			_exit(1);
 		/* Reading is allowed. */
 		_exit(request(&nl, POPCORN_CMD_NODE_GET, POPCORN_A_NODE_ID, &id,

@@ -38,6 +38,7 @@ enum pcn_msg_type {
 	PCN_MSG_ECHO = 3,	/* RPC: the reply is the request */
 	PCN_MSG_BENCH = 4,	/* counted and dropped */
 	PCN_MSG_BENCH_SYNC = 5,	/* RPC: replies once every BENCH before it was seen */
+	PCN_MSG_LOAD = 6,	/* struct pcn_load_wire: the sender's load, for Angel */
 	PCN_MSG_TEST_BARRIER = 63,	/* __le32 step; debug variant's test barrier */
 	PCN_MSG_FIRST_USER = 64,
 	PCN_MSG_SNAPBEAN_FRAME = 64,	/* struct pcn_sb_frame, then an Ethernet frame */
@@ -53,6 +54,14 @@ struct pcn_hello {
 	__le32 node;		/* sender's node id */
 	__le32 features;	/* PCN_FEAT_*; none defined yet */
 	__le64 nonce;		/* changes every time the sender's core loads */
+};
+
+/* A kernel's load, as Angel weighs it; cpu_busy in thousandths. */
+struct pcn_load_wire {
+	__le32 accept_queue;	/* connections waiting in the service's listeners */
+	__le32 established;	/* the service's established connections */
+	__le32 cpu_busy;	/* 0..1000 */
+	__le32 reserved;	/* 0 */
 };
 
 /*
