@@ -6,6 +6,7 @@
 # make test          host tests, then guest tests on both kernels
 # make test-debug    guest tests on the debug kernel (KASAN, lockdep, kmemleak)
 # make bench-msg     messaging latency and throughput, against the raw floor
+# make bpf           regenerate the BPF objects and their Go (bpf2go)
 # make bench-net     Snap Bean against virtio-net: TCP throughput and latency
 # make demo          boot three kernels that message each other
 # make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
@@ -33,7 +34,7 @@ LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: man install all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
+.PHONY: bpf check-bpf man install all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
 	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch uapi check-uapi clean
 
 all: modules bins guest-tools
@@ -98,7 +99,7 @@ guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/gues
 	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o
 
 # BPF objects: Debian's libbpf-dev headers, the host's UAPI headers.
-$(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c
+$(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c ebpf/snapbean.h
 	@mkdir -p $(@D)
 	clang -O2 -g -Wall -Werror -target bpf -I/usr/include/$(shell gcc -dumpmachine) -c $< -o $@
 
@@ -122,6 +123,20 @@ $(BUILD)/guest/%_test: tests/guest/%_test.c api/uapi/linux/popcorn.h $(LINUX_SRC
 
 test: test-host test-guest
 
+# The BPF objects bpf2go generated and the tree holds must be what
+# `go generate` makes of today's C: regenerate in a copy and compare.
+# Every Go package with a bpf2go gen.go.
+BPF_GEN_DIRS := $(patsubst %/gen.go,%,$(shell git ls-files "ctl/*gen.go"))
+bpf:
+	for d in $(BPF_GEN_DIRS); do (cd $$d && $(GO) generate) || exit 1; done
+
+check-bpf:
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+		cp -a ebpf ctl go.mod go.sum $$tmp/ && \
+		for d in $(BPF_GEN_DIRS); do (cd $$tmp/$$d && $(GO) generate) || exit 1; \
+			diff -r $$d $$tmp/$$d || { echo "$$d: generated BPF objects differ from ebpf/: run make bpf" >&2; exit 1; }; done
+	@echo "BPF objects: as generated"
+
 # Every guest suite on the debug kernel (KASAN, lockdep, kmemleak), built
 # once from linux-source-6.1 and cached by its config's hash.
 test-debug: bins guest-tools
@@ -132,7 +147,7 @@ test-debug: bins guest-tools
 modules-debug-kernel:
 	$(call build_modules,$(KDIR_DEBUG),$(CURDIR),$(KMOD_SRC),modules-debug,$(DEBUG_FLAGS) KCFLAGS=-Werror W=1)
 
-test-host: checkpatch check-uapi
+test-host: checkpatch check-uapi check-bpf
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l ctl api tests)" || { gofmt -l ctl api tests; exit 1; }
 	$(GO) test -race -count=1 ./...

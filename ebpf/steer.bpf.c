@@ -16,16 +16,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-/* MAC of node N: 02:50:43:4e:00:N, as snapbean gives it. */
-static __always_inline void sb_mac(unsigned char *mac, __u32 node)
-{
-	mac[0] = 0x02;
-	mac[1] = 0x50;
-	mac[2] = 0x43;
-	mac[3] = 0x4e;
-	mac[4] = 0x00;
-	mac[5] = node;
-}
+#include "snapbean.h"
 
 struct steer_cfg {
 	__be32 service_addr;	/* network order; 0: steer nothing */
@@ -52,7 +43,7 @@ struct {
 /* Frames steered to each node, and frames passed up here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 64);
+	__uint(max_entries, SB_MAX_NODES);
 	__type(key, __u32);
 	__type(value, __u64);
 } steer_count SEC(".maps");
@@ -104,7 +95,7 @@ int steer(struct xdp_md *ctx)
 	port = sport;
 	port_node = bpf_map_lookup_elem(&steer_ports, &port);
 	node = port_node ? *port_node : cfg->default_node;
-	if (node >= 64)
+	if (node >= SB_MAX_NODES)
 		return XDP_PASS;
 	count(node);
 	if (node == cfg->self)
