@@ -96,12 +96,16 @@ $(BUILD)/bin/%: $(GO_SRC)
 
 # Static helpers that run inside guests.
 guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor \
-	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o
+	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o $(BUILD)/guest/angel-load
 
 # BPF objects: Debian's libbpf-dev headers, the host's UAPI headers.
 $(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c ebpf/snapbean.h
 	@mkdir -p $(@D)
 	clang -O2 -g -Wall -Werror -target bpf -I/usr/include/$(shell gcc -dumpmachine) -c $< -o $@
+
+$(BUILD)/guest/angel-load: $(GO_SRC)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./tests/cmd/angel-load
 
 $(BUILD)/guest/shm-floor: tests/bench/shm-floor.c
 	@mkdir -p $(@D)

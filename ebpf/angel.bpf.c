@@ -59,6 +59,15 @@ struct angel_node_stats {
 	__u64 packets;		/* service packets steered to the node */
 };
 
+/*
+ * An operator's word on a node, for the policy (the program reads none
+ * of it): a mode and a weight that override the configuration's.
+ */
+struct angel_ctl {
+	__u32 mode;	/* 0: auto, 1: drain, 2: hold */
+	__u32 weight;	/* 0: the configuration's */
+};
+
 /* What happened to packets that went to no node. */
 enum angel_event {
 	ANGEL_EV_FRAGMENT,	/* an IP fragment: this kernel's stack takes it */
@@ -214,5 +223,17 @@ int angel(struct xdp_md *ctx)
 	sb_mac(eth->h_source, cfg->self);
 	return bpf_redirect(cfg->sb_ifindex, 0);
 }
+
+/*
+ * Kept beside the maps the program uses so that popcornctl and popcornd
+ * find it where they find the table.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SB_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct angel_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} angel_ctl_v1 SEC(".maps");
 
 char LICENSE[] SEC("license") = "GPL";

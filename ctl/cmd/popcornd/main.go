@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/popcorn-kernel/popcorn/ctl/internal/angel"
 	"github.com/popcorn-kernel/popcorn/ctl/internal/config"
 	"github.com/popcorn-kernel/popcorn/ctl/internal/daemon"
 	"github.com/popcorn-kernel/popcorn/ctl/internal/pcnl"
@@ -27,6 +28,8 @@ func main() {
 	logFormat := flag.String("log-format", "text", "text or json")
 	resync := flag.Duration("resync", 5*time.Second, "how often the kernel is compared with the file")
 	pingEvery := flag.Duration("ping-every", 5*time.Second, "how often each peer is pinged for node_rtt_seconds; 0: never")
+	angelPeriod := flag.Duration("angel-period", 100*time.Millisecond,
+		"how often the load is reported and, on the service's owner, Angel's policy runs; 0: never")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
 	if *showVersion {
@@ -42,7 +45,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "popcornd: -resync below 100ms")
 		os.Exit(2)
 	}
-	if err := run(log, *file, *listen, *resync, *pingEvery); err != nil {
+	if *angelPeriod != 0 && *angelPeriod < 10*time.Millisecond {
+		fmt.Fprintln(os.Stderr, "popcornd: -angel-period below 10ms")
+		os.Exit(2)
+	}
+	o := daemon.Options{File: *file, Log: log, Dial: pcnl.Dial, Resync: *resync, PingEvery: *pingEvery,
+		Notify: daemon.Notifier(), AngelPeriod: *angelPeriod, PinDir: angel.PinDir, StatusFile: angel.StatusFile}
+	if err := run(o, *listen); err != nil {
 		if es, ok := config.AsErrors(err); ok {
 			fmt.Fprintln(os.Stderr, es)
 		} else {
@@ -62,9 +71,9 @@ func logger(format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
 }
 
-func run(log *slog.Logger, file, listen string, resync, pingEvery time.Duration) error {
-	d, err := daemon.New(daemon.Options{File: file, Log: log, Dial: pcnl.Dial,
-		Resync: resync, PingEvery: pingEvery, Notify: daemon.Notifier()})
+func run(o daemon.Options, listen string) error {
+	log, file := o.Log, o.File
+	d, err := daemon.New(o)
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,9 @@
 //     share of buckets gains buckets back ("share") from the nodes most above
 //     theirs, never from one below it, and only while no node is hot, its
 //     cooldown is over and its pressure is below the mean by more than
-//     Threshold/2. So a node that comes up gains its share a few buckets at a
-//     time, and only once the others carry load worth moving.
+//     Threshold/2, or while every Auto node's pressure is under Threshold
+//     (nearly idle: nothing to judge by). So a node that comes up gains its
+//     share a few buckets at a time.
 //  5. A Drain node gives its buckets away ("drain") and gains none; a Hold
 //     node neither gives nor gains. Down, both lose everything (rule 2).
 //  6. A period moves at most MaxMoves buckets for reasons other than "down",
@@ -425,8 +426,13 @@ func (p *plan) share() {
 	if slices.ContainsFunc(p.peers, isHot) {
 		return
 	}
+	// When every node is nearly idle there is no load to judge by: the
+	// shares even out.
+	idle := !slices.ContainsFunc(p.peers, func(n *peer) bool {
+		return isAuto(n) && n.pressure >= p.cfg.Threshold
+	})
 	takers := filter(p.peers, func(n *peer) bool {
-		return isAuto(n) && n.cool == 0 && n.pressure < p.mean-p.cfg.Threshold/2
+		return isAuto(n) && n.cool == 0 && (idle || n.pressure < p.mean-p.cfg.Threshold/2)
 	})
 	from := best(p.peers,
 		func(n *peer) bool { return isAuto(n) && n.count > n.quota && !n.spent },

@@ -44,6 +44,7 @@ type Events struct {
 // Dataplane is Angel's XDP program and its maps.
 type Dataplane struct {
 	objs   xdpObjects
+	maps   *xdpMaps // objs' maps, or with OpenPinned the pinned ones alone
 	pinDir string
 	link   link.Link
 }
@@ -70,7 +71,34 @@ func Open(pinDir string) (*Dataplane, error) {
 	if err := spec.LoadAndAssign(&d.objs, &opts); err != nil {
 		return nil, fmt.Errorf("angel: loading the XDP program: %w", err)
 	}
+	d.maps = &d.objs.xdpMaps
 	return d, nil
+}
+
+// ErrNotRunning: no data plane has pinned its maps here.
+var ErrNotRunning = errors.New("angel is not running on this kernel")
+
+// OpenPinned opens the maps a running data plane pinned in pinDir, to
+// read them or to set overrides, without loading a program.
+func OpenPinned(pinDir string) (*Dataplane, error) {
+	m := &xdpMaps{}
+	for name, dst := range map[string]**ebpf.Map{
+		xdpMapAngelCfgV1: &m.AngelCfgV1, xdpMapAngelBktV1: &m.AngelBktV1,
+		xdpMapAngelFlowV1: &m.AngelFlowV1, xdpMapAngelStatV1: &m.AngelStatV1,
+		xdpMapAngelEventV1: &m.AngelEventV1, xdpMapAngelCtlV1: &m.AngelCtlV1,
+	} {
+		mp, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, name), nil)
+		if errors.Is(err, os.ErrNotExist) {
+			m.Close()
+			return nil, fmt.Errorf("%w (no %s in %s)", ErrNotRunning, name, pinDir)
+		}
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("angel: %s: %w", name, err)
+		}
+		*dst = mp
+	}
+	return &Dataplane{maps: m, pinDir: pinDir}, nil
 }
 
 // Close releases this process's handles; what is pinned stays.
@@ -78,6 +106,9 @@ func (d *Dataplane) Close() error {
 	var errs []error
 	if d.link != nil {
 		errs = append(errs, d.link.Close())
+	}
+	if d.objs.Angel == nil {
+		return errors.Join(append(errs, d.maps.Close())...)
 	}
 	return errors.Join(append(errs, d.objs.Close())...)
 }
@@ -102,7 +133,51 @@ func (d *Dataplane) Configure(s Steering) error {
 		cfg.SbIfindex = uint32(s.SnapBean)
 		cfg.Self = s.Self
 	}
-	return d.objs.AngelCfgV1.Update(uint32(0), cfg, ebpf.UpdateAny)
+	return d.maps.AngelCfgV1.Update(uint32(0), cfg, ebpf.UpdateAny)
+}
+
+// Steering reads what the data plane was configured with; a zero
+// Steering if never.
+func (d *Dataplane) Steering() (Steering, error) {
+	var cfg xdpAngelCfg
+	if err := d.maps.AngelCfgV1.Lookup(uint32(0), &cfg); err != nil || cfg.ServiceAddr == 0 {
+		return Steering{}, err
+	}
+	var a [4]byte
+	binary.NativeEndian.PutUint32(a[:], cfg.ServiceAddr)
+	return Steering{Service: netip.AddrFrom4(a), Port: htons(cfg.ServicePort),
+		SnapBean: int(cfg.SbIfindex), Self: cfg.Self}, nil
+}
+
+// Override is an operator's word on a node: its Mode, and a weight
+// that replaces the configuration's unless 0.
+type Override struct {
+	Mode   Mode
+	Weight uint32
+}
+
+// SetOverride records an override for the policy to follow.
+func (d *Dataplane) SetOverride(node uint32, o Override) error {
+	if node >= MaxNodes {
+		return fmt.Errorf("angel: node id %d out of range 0..%d", node, MaxNodes-1)
+	}
+	if o.Mode < Auto || o.Mode > Hold {
+		return fmt.Errorf("angel: mode %d: want auto, drain or hold", o.Mode)
+	}
+	return d.maps.AngelCtlV1.Update(node, xdpAngelCtl{Mode: uint32(o.Mode), Weight: o.Weight}, ebpf.UpdateAny)
+}
+
+// Overrides reads every node's override.
+func (d *Dataplane) Overrides() ([MaxNodes]Override, error) {
+	var out [MaxNodes]Override
+	for i := range out {
+		var c xdpAngelCtl
+		if err := d.maps.AngelCtlV1.Lookup(uint32(i), &c); err != nil {
+			return out, err
+		}
+		out[i] = Override{Mode: Mode(min(c.Mode, uint32(Hold))), Weight: c.Weight}
+	}
+	return out, nil
 }
 
 func htons(v uint16) uint16 {
@@ -124,7 +199,7 @@ func (d *Dataplane) SetTable(t Table) error {
 		}
 		keys[i] = uint32(i)
 	}
-	_, err := d.objs.AngelBktV1.BatchUpdate(keys, []uint32(t), nil)
+	_, err := d.maps.AngelBktV1.BatchUpdate(keys, []uint32(t), nil)
 	return err
 }
 
@@ -132,7 +207,7 @@ func (d *Dataplane) SetTable(t Table) error {
 func (d *Dataplane) Table() (Table, error) {
 	t := make(Table, Buckets)
 	for i := range t {
-		if err := d.objs.AngelBktV1.Lookup(uint32(i), &t[i]); err != nil {
+		if err := d.maps.AngelBktV1.Lookup(uint32(i), &t[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -144,7 +219,7 @@ func (d *Dataplane) Stats() ([MaxNodes]NodeStats, error) {
 	var out [MaxNodes]NodeStats
 	var per []xdpAngelNodeStats
 	for i := range out {
-		if err := d.objs.AngelStatV1.Lookup(uint32(i), &per); err != nil {
+		if err := d.maps.AngelStatV1.Lookup(uint32(i), &per); err != nil {
 			return out, err
 		}
 		for _, s := range per {
@@ -160,7 +235,7 @@ func (d *Dataplane) Events() (Events, error) {
 	var ev Events
 	for i, n := range []*uint64{&ev.Fragments, &ev.Malformed, &ev.BadNode} {
 		var per []uint64
-		if err := d.objs.AngelEventV1.Lookup(xdpAngelEvent(i), &per); err != nil {
+		if err := d.maps.AngelEventV1.Lookup(xdpAngelEvent(i), &per); err != nil {
 			return ev, err
 		}
 		for _, v := range per {
@@ -173,8 +248,8 @@ func (d *Dataplane) Events() (Events, error) {
 // Attach runs the program on the NIC. The link is pinned: the program
 // stays attached while popcornd restarts, and a new one replaces it.
 func (d *Dataplane) Attach(ifindex int) error {
-	if d.pinDir == "" {
-		return errors.New("angel: attaching needs a pin directory")
+	if d.pinDir == "" || d.objs.Angel == nil {
+		return errors.New("angel: attaching needs a program loaded with a pin directory")
 	}
 	if d.link != nil {
 		d.link.Close()

@@ -22,6 +22,12 @@ type xdpAngelCfg struct {
 	Self        uint32
 }
 
+type xdpAngelCtl struct {
+	_      structs.HostLayout
+	Mode   uint32
+	Weight uint32
+}
+
 type xdpAngelEvent uint32
 
 const (
@@ -57,6 +63,7 @@ type xdpAngelNodeStats struct {
 const (
 	xdpMapAngelBktV1   = "angel_bkt_v1"
 	xdpMapAngelCfgV1   = "angel_cfg_v1"
+	xdpMapAngelCtlV1   = "angel_ctl_v1"
 	xdpMapAngelEventV1 = "angel_event_v1"
 	xdpMapAngelFlowV1  = "angel_flow_v1"
 	xdpMapAngelStatV1  = "angel_stat_v1"
@@ -114,6 +121,7 @@ type xdpProgramSpecs struct {
 type xdpMapSpecs struct {
 	AngelBktV1   *ebpf.MapSpec `ebpf:"angel_bkt_v1"`
 	AngelCfgV1   *ebpf.MapSpec `ebpf:"angel_cfg_v1"`
+	AngelCtlV1   *ebpf.MapSpec `ebpf:"angel_ctl_v1"`
 	AngelEventV1 *ebpf.MapSpec `ebpf:"angel_event_v1"`
 	AngelFlowV1  *ebpf.MapSpec `ebpf:"angel_flow_v1"`
 	AngelStatV1  *ebpf.MapSpec `ebpf:"angel_stat_v1"`
@@ -147,6 +155,7 @@ func (o *xdpObjects) Close() error {
 type xdpMaps struct {
 	AngelBktV1   *ebpf.Map `ebpf:"angel_bkt_v1"`
 	AngelCfgV1   *ebpf.Map `ebpf:"angel_cfg_v1"`
+	AngelCtlV1   *ebpf.Map `ebpf:"angel_ctl_v1"`
 	AngelEventV1 *ebpf.Map `ebpf:"angel_event_v1"`
 	AngelFlowV1  *ebpf.Map `ebpf:"angel_flow_v1"`
 	AngelStatV1  *ebpf.Map `ebpf:"angel_stat_v1"`
@@ -156,6 +165,7 @@ func (m *xdpMaps) Close() error {
 	return _XdpClose(
 		m.AngelBktV1,
 		m.AngelCfgV1,
+		m.AngelCtlV1,
 		m.AngelEventV1,
 		m.AngelFlowV1,
 		m.AngelStatV1,

@@ -3,6 +3,7 @@ package angel
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"os"
 	"runtime"
@@ -357,6 +358,41 @@ func TestPinnedMapsOutliveTheLoader(t *testing.T) {
 	}
 	if err := b.Detach(); err != nil {
 		t.Errorf("Detach with nothing attached: %v", err)
+	}
+	want := Steering{Service: service, Port: 8080, SnapBean: 9, Self: 2}
+	if err := b.Configure(want); err != nil {
+		t.Fatal(err)
+	}
+
+	// A reader finds the maps alone, and the operator's overrides.
+	r, err := OpenPinned(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, err := r.Steering(); err != nil || got != want {
+		t.Errorf("steering %+v (%v), want %+v", got, err, want)
+	}
+	if err := r.SetOverride(3, Override{Mode: Drain, Weight: 5}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		node uint32
+		o    Override
+	}{{MaxNodes, Override{}}, {1, Override{Mode: Hold + 1}}} {
+		if err := r.SetOverride(bad.node, bad.o); err == nil {
+			t.Errorf("SetOverride(%d, %+v) accepted", bad.node, bad.o)
+		}
+	}
+	o, err := b.Overrides()
+	if err != nil || o[3] != (Override{Mode: Drain, Weight: 5}) || o[1] != (Override{}) {
+		t.Errorf("overrides 1 %+v, 3 %+v (%v)", o[1], o[3], err)
+	}
+	if err := r.Attach(1); err == nil {
+		t.Error("a reader attached a program it does not have")
+	}
+	if _, err := OpenPinned(t.TempDir()); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("OpenPinned of an empty directory: %v, want ErrNotRunning", err)
 	}
 }
 

@@ -35,7 +35,7 @@ func NewRootCmd(dial func() (*pcnl.Client, error)) *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
-	root.AddCommand(newNodeCmd(o), newPingCmd(o), newBenchCmd(o), newStatsCmd(o), newLoadCmd(o), newMonitorCmd(o),
+	root.AddCommand(newNodeCmd(o), newPingCmd(o), newBenchCmd(o), newStatsCmd(o), newLoadCmd(o), newAngelCmd(o), newMonitorCmd(o),
 		newConfigCmd(o), newStatusCmd(o), newVersionCmd(o), newManCmd())
 	return root
 }

@@ -61,11 +61,14 @@ type Partition struct {
 }
 
 // Service is the one address every kernel serves; Owner's NIC answers
-// ARP for it and passes its traffic to the others.
+// ARP for it and passes its traffic to the others. With a NIC, the
+// owner's popcornd runs Angel there, balancing new TCP connections to
+// Port (0: every port) over the kernels.
 type Service struct {
 	Address netip.Addr     `json:"address"`
 	Owner   int            `json:"owner"`
 	NIC     string         `json:"nic,omitempty"`
+	Port    uint16         `json:"port,omitempty"`
 	Clients []netip.Prefix `json:"clients,omitempty"`
 }
 

@@ -111,6 +111,8 @@ func TestBad(t *testing.T) {
 			`f.yaml:6:20: service.address: "10.99.0.300" is not an IPv4 address` + "\n" +
 				"f.yaml:6:40: service.owner: no node has id 5\n" +
 				`f.yaml:6:53: service.clients[0]: "10.99.0.1/24" has host bits set: 10.99.0.0/24`},
+		{"bad service port", small + "service: {address: 10.99.0.100, owner: 0, port: 0}\nsnapbean: {subnet: 10.97.0.0/24, gateway: 10.97.0.254}\n",
+			`f.yaml:6:49: service.port: "0" is not a whole number in 1..65535`},
 		{"service without snapbean", small + "service: {address: 10.99.0.100, owner: 0}\n",
 			"f.yaml:6:11: service: the other kernels reach the owner through Snap Bean: add a snapbean section"},
 		{"gateway is a node", small + "snapbean: {subnet: 10.97.0.0/24, gateway: 10.97.0.2}\n",

@@ -262,7 +262,7 @@ func (c *checker) partition(v *value, what string) *Partition {
 }
 
 func (c *checker) service(v *value, cfg *Config) *Service {
-	m := c.fields(v, "service", "address", "owner", "nic", "clients")
+	m := c.fields(v, "service", "address", "owner", "nic", "port", "clients")
 	if m == nil {
 		return nil
 	}
@@ -280,6 +280,11 @@ func (c *checker) service(v *value, cfg *Config) *Service {
 	}
 	if nv := m["nic"]; nv != nil {
 		s.NIC, _ = parsed(c, nv, "service.nic", parseIfname)
+	}
+	if pv := m["port"]; pv != nil {
+		if port, ok := c.intIn(pv, "service.port", 1, 65535); ok {
+			s.Port = uint16(port)
+		}
 	}
 	if cv := m["clients"]; cv != nil {
 		for i, it := range c.list(cv, "service.clients") {

@@ -29,6 +29,13 @@ type Options struct {
 	PingEvery time.Duration
 	// Notify tells the service manager how the daemon is doing.
 	Notify func(state string)
+	// AngelPeriod is how often the load is reported and, on the
+	// service's owner, the balancing policy runs; 0: never.
+	AngelPeriod time.Duration
+	// PinDir holds Angel's pinned maps and link (angel.PinDir).
+	PinDir string
+	// StatusFile is where the owner writes Angel's recent moves; "": none.
+	StatusFile string
 }
 
 // Daemon holds the file in force and what the last reconcile found.
@@ -44,6 +51,14 @@ type Daemon struct {
 	kick, reload chan struct{}
 	// resubscribe tells the event monitor to subscribe again (a fresh module).
 	resubscribe chan struct{}
+	// bal is Angel's balancer while this kernel steers, for metrics.
+	bal *balancer
+}
+
+func (d *Daemon) setBalancer(b *balancer) {
+	d.mu.Lock()
+	d.bal = b
+	d.mu.Unlock()
 }
 
 // New checks the file; a bad one is an error and no daemon.
@@ -82,8 +97,9 @@ func (d *Daemon) Health() error {
 // at first and then every Resync; a bad new file leaves the old in force.
 func (d *Daemon) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); d.monitor(ctx) }()
+	go func() { defer wg.Done(); d.angelLoop(ctx) }()
 	go func() { defer wg.Done(); d.pinger(ctx) }()
 	go func() { defer wg.Done(); d.watchFamily(ctx) }()
 	defer wg.Wait()

@@ -53,7 +53,7 @@ func newMetrics(d *Daemon) *metrics {
 		ConstLabels: prometheus.Labels{"version": info.Version, "describe": info.Describe, "goversion": info.Go}})
 	build.Set(1)
 	m.reg.MustRegister(m.runs, m.failures, m.steps, m.loads, m.loadErrors, m.lastSuccess,
-		m.events, m.rtt, m.pingFailures, build, &kernelCollector{d},
+		m.events, m.rtt, m.pingFailures, build, &kernelCollector{d}, &angelCollector{d},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
