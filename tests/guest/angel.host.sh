@@ -64,11 +64,12 @@ tell() {
 	return 1
 }
 
-# Guest 2's share of new connections falls under half of what it was.
+# Guest 2's share of new connections falls under a third of what it was
+# (a slow kernel, the debug one, takes its time).
 share_fell() {
 	for _ in $(seq 60); do
 		clients 300
-		[ $((4 * $(count 2))) -lt "$before" ] && return 0
+		[ $((6 * $(count 2))) -lt "$before" ] && return 0
 		sleep 1
 	done
 	return 1
