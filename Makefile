@@ -8,6 +8,7 @@
 # make bench-msg     messaging latency and throughput, against the raw floor
 # make bpf           regenerate the BPF objects and their Go (bpf2go)
 # make bench-net     Snap Bean against virtio-net: TCP throughput and latency
+# make bench-angel   Angel against hash steering and one kernel: connection rate, p99
 # make demo          boot three kernels that message each other
 # make shell         a shell in a booted guest (KERNEL=6.1|6.12, GUESTS=n)
 # make man           popcornctl's man pages, from its command tree, in build/man
@@ -26,7 +27,7 @@ GUESTS ?= 3
 
 KMOD_SRC := Kbuild $(shell find kmod api -type f -name '*.[ch]')
 GO_SRC := go.mod $(shell find ctl api tests -type f -name '*.go' 2>/dev/null)
-HOST_BINS := popcorn-vm
+HOST_BINS := popcorn-vm angel-bench
 GUEST_BINS := popcorn-ivshmem-server popcornctl popcornd
 BINS := $(addprefix $(BUILD)/bin/,$(HOST_BINS) $(GUEST_BINS))
 
@@ -34,7 +35,7 @@ LINUX_SRC := $(BUILD)/linux-source-6.1
 VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
-.PHONY: bpf check-bpf man install all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
+.PHONY: bench-angel bpf check-bpf man install all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
 	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch uapi check-uapi clean
 
 all: modules bins guest-tools
@@ -183,6 +184,20 @@ bench-net: bins guest-tools modules-matrix
 	@set -o pipefail; $(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
 		--shm-size 67108864 --net --script bench_net.sh --timeout 10m | \
 		sed -n 's/^    # \(net .*\)/\1/p'
+
+# Three guests, guest 0 owns the NIC; the client in the rig's namespace
+# measures every mode (bench_angel.host.sh), its lines left in host.log.
+bench-angel: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch >/dev/null
+	@echo "setup host: $$(nproc) CPUs, $$(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n1), QEMU TCG"
+	@echo "setup guests: 3 x kernel $(KERNEL), 1 vCPU each, busybox httpd on 10.99.0.100:80, guest 2 loaded for skew=1"
+	@rm -rf $(BUILD)/bench-angel
+	@$(VM) $(VM_FLAGS) --runs $(BUILD)/bench-angel --keep run --kernel $(KERNEL) --guests 3 --cpus 1 \
+		--shm-size 67108864 --nic --host-script bench_angel.host.sh --script bench_angel.sh --timeout 15m >/dev/null || \
+		{ cat $(BUILD)/bench-angel/*/host.log; exit 1; }
+	@grep -h '^angel ' $(BUILD)/bench-angel/*/host.log
+	@echo "setup host: single-kernel mode, 8 workers on this host's kernel, one slowed by 2 ms per connection"
+	@$(BUILD)/bin/angel-bench -duration 5s
 
 man: $(BUILD)/bin/popcornctl
 	$< man $(BUILD)/man

@@ -27,11 +27,6 @@
 
 #define ANGEL_BUCKETS	1024
 #define ANGEL_FLOWS	65536
-/*
- * A SYN on a pinned flow younger than this is a retransmission and keeps
- * its kernel; an older one reuses the ports for a new connection.
- */
-#define ANGEL_SYN_REUSE_NS	(3ULL * 1000 * 1000 * 1000)
 
 struct angel_cfg {
 	__be32 service_addr;	/* 0: steer nothing */
@@ -50,8 +45,7 @@ struct angel_flow_key {
 
 struct angel_flow {
 	__u32 node;
-	__u32 pad;
-	__u64 born_ns;
+	__be32 syn_seq;		/* the sequence number of the SYN that opened it */
 };
 
 struct angel_node_stats {
@@ -141,9 +135,9 @@ static __always_inline int angel_event(enum angel_event ev)
 }
 
 /* A new flow: pinned to its bucket's node, which is returned. */
-static __always_inline __u32 angel_pin(const struct angel_flow_key *k, __u64 now)
+static __always_inline __u32 angel_pin(const struct angel_flow_key *k, __be32 seq)
 {
-	struct angel_flow f = { .born_ns = now };
+	struct angel_flow f = { .syn_seq = seq };
 	__u32 bucket = angel_bucket(k);
 	struct angel_node_stats *st;
 	__u32 *node;
@@ -161,20 +155,21 @@ static __always_inline __u32 angel_pin(const struct angel_flow_key *k, __u64 now
 
 /*
  * The node for a packet of the flow: where it is pinned, unless it is a
- * SYN reusing old ports. A packet of a flow that was never seen (opened
- * before Angel ran, or its pin evicted) follows the table and is pinned
- * from then on: the best guess there is.
+ * SYN with another sequence number than the one that opened the flow: a
+ * new connection reusing the ports (a retransmitted SYN has the same
+ * number, and stays with its kernel however late it comes). A packet of a
+ * flow that was never seen (opened before Angel ran, or its pin evicted)
+ * follows the table and is pinned from then on: the best guess there is.
  */
 static __always_inline __u32 angel_node(const struct angel_flow_key *k,
 					const struct tcphdr *tcp)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct angel_flow *f = bpf_map_lookup_elem(&angel_flow_v1, k);
 	int syn = tcp->syn && !tcp->ack;
 
-	if (f && !(syn && now - f->born_ns > ANGEL_SYN_REUSE_NS))
+	if (f && !(syn && f->syn_seq != tcp->seq))
 		return f->node;
-	return angel_pin(k, now);
+	return angel_pin(k, syn ? tcp->seq : 0);
 }
 
 SEC("xdp")

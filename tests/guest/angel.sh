@@ -11,6 +11,7 @@
 . ./lib.sh
 . ./service.sh
 SERVICE_BY_POPCORND=1
+ANGEL_NIC=eth0
 
 # The file of service.sh's pcn_conf, with Angel steering port 80 on the
 # NIC. The owner forwards every packet of the others' connections, which
@@ -23,7 +24,6 @@ start() {
 		popcornctl angel set 0 --mode hold || return 1
 	fi
 	pcn_conf $(pcn_nodes)
-	sed -i "s|^service: {address: $SVC, owner: 0,|service: {address: $SVC, owner: 0, nic: eth0, port: 80,|" $POPCORN_CONF
 	popcornctl config check $POPCORN_CONF || return 1
 	popcornd -config $POPCORN_CONF -listen :9464 >/tmp/popcornd.log 2>&1 &
 	popcornd=$!
@@ -38,11 +38,6 @@ serve_angel() {
 	server=$!
 }
 
-steering() {
-	popcornctl angel status | grep -q "^0 " &&
-		! popcornctl angel status | grep -q "does not steer"
-}
-
 # host_says WORD: the client in the rig's namespace said WORD on port 9999.
 host_says() {
 	busybox nc -l -p 9999 > /tmp/host_said
@@ -55,15 +50,6 @@ show_status() {
 	popcornctl angel status | sed 's/^/# /'
 	grep "bucket moved" /tmp/popcornd.log | tail -n 3 | sed 's/^/# /'
 	wget -q -O - http://127.0.0.1:9464/metrics | grep '^popcorn_angel_\(buckets\|new_flows_total\|bucket_moves_total\)' | sed 's/^/# /'
-}
-
-# One busy loop per CPU.
-hog() {
-	hog=
-	for _ in $(seq "$(grep -c '^processor' /proc/cpuinfo)"); do
-		sh -c 'while :; do :; done' &
-		hog="$hog $!"
-	done
 }
 
 # Once popcornd is gone the program stays on the NIC (its link is
@@ -91,7 +77,7 @@ ktap_check "all nodes up, the service address in place" busywait 60000 ready
 ktap_check "serving $SVC:80" serve_angel
 every_peer barrier 1
 if [ "$POPCORN_GUEST" = 0 ]; then
-	ktap_check "Angel steers the service on eth0" busywait 30000 steering
+	ktap_check "Angel steers the service on eth0" busywait 30000 angel_steering
 	show_status
 	ktap_check "the client has seen every kernel serve and holds connections" host_says load
 	ktap_check "guest 2 told to load itself" barrier 2 2
@@ -100,7 +86,7 @@ if [ "$POPCORN_GUEST" = 0 ]; then
 	every_peer barrier 3
 elif [ "$POPCORN_GUEST" = 2 ]; then
 	barrier 2 0
-	ktap_check "loaded with a CPU hog" hog
+	ktap_check "loaded with a CPU hog" angel_hog
 	barrier 3 0
 	kill $hog
 else

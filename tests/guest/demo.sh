@@ -4,10 +4,12 @@
 # Bean's addresses and the service address; then every kernel pings and
 # benches every other over shared memory; then every kernel serves the
 # service address over Snap Bean, and a client in the rig's namespace
-# (demo.host.sh) is answered through guest 0's NIC by another kernel.
+# (demo.host.sh) is answered through guest 0's NIC by another kernel,
+# which Angel chose; last, guest 2 is loaded and its buckets move away.
 . ./lib.sh
 . ./service.sh
 SERVICE_BY_POPCORND=1
+ANGEL_NIC=eth0
 
 N=$POPCORN_GUESTS
 PINGS=100
@@ -62,12 +64,15 @@ all_done() {
 unload() {
 	every_peer tell_done
 	busywait 120000 all_done && kill -TERM "$popcornd" && wait "$popcornd" &&
-		rmmod snapbean && pcn_rmmod
+		rm -rf /sys/fs/bpf/popcorn && rmmod snapbean && pcn_rmmod
 }
 
 start() {
 	pcn_insmod && insmod "$SB_MOD" || return 1
 	self=$(cat "$(shm_dev)/popcorn/peer_id")
+	if [ "$self" = 0 ]; then
+		show angel set 0 --mode hold || return 1
+	fi
 	pcn_conf $(pcn_nodes)
 	echo "\$ popcornctl config check $POPCORN_CONF"
 	popcornctl config check $POPCORN_CONF || return 1
@@ -79,7 +84,43 @@ sb0_ready() {
 	all_up && carrier_on
 }
 
-if [ "$POPCORN_GUEST" = 0 ]; then ktap_plan 10; else ktap_plan 7; fi
+# Angel: the client is answered by another kernel through guest 0's NIC;
+# then guest 2 loads itself with a CPU hog and guest 0 shows its buckets
+# moving away. The owner, which forwards every packet of the others'
+# connections, holds its share (popcornctl angel set 0 --mode hold).
+moved_off() {
+	[ "$(angel_buckets 2)" -lt $((before / 2)) ]
+}
+
+angel_run() {
+	if [ "$POPCORN_GUEST" = 0 ]; then
+		ktap_check "every other kernel serves $SVC too" every_peer barrier 1
+		ktap_check "Angel steers $SVC from the NIC over the kernels" busywait 60000 angel_steering
+		show angel status
+		ktap_check "the client in the host's namespace is done" host_done
+		before=$(angel_buckets 2)
+		echo "# guest 2, which has $before buckets, loads itself"
+		barrier 2 2
+		ktap_check "guest 2 loaded: its buckets move away" busywait 120000 moved_off
+		show angel status
+		every_peer barrier 3
+	else
+		ktap_check "replies routed through the owner" route_via_owner
+		every_peer barrier 1
+		if [ "$POPCORN_GUEST" = 2 ]; then
+			barrier 2 0
+			ktap_check "loaded with a CPU hog" angel_hog
+		fi
+		barrier 3 0
+		[ -z "${hog:-}" ] || kill $hog
+	fi
+}
+
+case $POPCORN_GUEST in
+0) ktap_plan 10 ;;
+2) ktap_plan 8 ;;
+*) ktap_plan 7 ;;
+esac
 ktap_check "insmod, popcornd -config $POPCORN_CONF" start
 echo "# $(uname -r), this kernel is node $self of $N"
 ktap_check "all $N nodes up, sb0 has carrier" busywait 30000 sb0_ready
@@ -88,6 +129,6 @@ ktap_check "ping every peer" every_peer ping_peer
 ktap_check "bench every peer" every_peer bench_peer
 show stats
 ktap_check "serving $SVC" serve
-service_run
+angel_run
 ktap_check "unload" unload
 ktap_finish

@@ -14,7 +14,8 @@ PIN=/sys/fs/bpf/steer
 
 # pcn_conf NODE...: /etc/popcorn/popcorn.yaml for a machine of these
 # nodes, each by its peer id on the window, node 0 the NIC owner serving
-# $SVC to the rig's namespace, $GW its gateway on sb0.
+# $SVC to the rig's namespace, $GW its gateway on sb0. With ANGEL_NIC,
+# Angel balances port 80 there (Documentation/angel.rst).
 POPCORN_CONF=/etc/popcorn/popcorn.yaml
 pcn_conf() {
 	mkdir -p /etc/popcorn
@@ -25,7 +26,7 @@ pcn_conf() {
 		for n in "$@"; do
 			echo "  - {id: $n, name: guest$n, shm: {peer: $n}}"
 		done
-		echo "service: {address: $SVC, owner: 0, clients: [10.99.0.0/24]}"
+		echo "service: {address: $SVC, owner: 0, ${ANGEL_NIC:+nic: $ANGEL_NIC, port: 80, }clients: [10.99.0.0/24]}"
 		echo "snapbean: {subnet: 10.97.0.0/24, gateway: $GW}"
 		echo
 	} > $POPCORN_CONF
@@ -129,4 +130,25 @@ service_run() {
 		every_peer barrier 1
 		every_peer barrier 2
 	fi
+}
+
+# Angel (ANGEL_NIC): the owner's popcornd steers.
+
+# angel_buckets NODE: how many of the table's buckets name NODE.
+angel_buckets() {
+	popcornctl angel status 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+angel_steering() {
+	! popcornctl angel status 2>/dev/null | grep -q "does not steer" &&
+		[ -n "$(angel_buckets 0)" ]
+}
+
+# angel_hog: a busy loop per CPU; its pids in $hog.
+angel_hog() {
+	hog=
+	for _ in $(seq "$(grep -c '^processor' /proc/cpuinfo)"); do
+		sh -c 'while :; do :; done' &
+		hog="$hog $!"
+	done
 }

@@ -17,8 +17,8 @@ import (
 var initScript []byte
 
 // guestKernelModules are loaded by /init, dependencies first. Those built
-// into a kernel are skipped.
-var guestKernelModules = []string{"virtio_pci", "virtio_net"}
+// into a kernel are skipped. tcp_diag answers popcornd's load meter.
+var guestKernelModules = []string{"virtio_pci", "virtio_net", "tcp_diag"}
 
 // guestTools are Debian's own binaries, copied with their libraries.
 var guestTools = []string{"ip", "ethtool", "bpftool", "iperf3", "sockperf"}

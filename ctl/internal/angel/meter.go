@@ -11,6 +11,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // TCP states as /proc/net/tcp numbers them.
@@ -27,21 +30,100 @@ type Meter struct {
 	Port    uint16     // the service's port; 0: every port
 	Proc    string     // where procfs is; "" is /proc
 
-	idle, total uint64 // /proc/stat at the last reading
+	busy, total uint64 // /proc/stat at the last reading
+	noDiag      bool   // sock_diag failed once: /proc/net/tcp from then on
 }
 
 // Read measures the load now. The CPU's busy fraction is over the time
 // since the previous Read (0 on the first).
 func (m *Meter) Read() (Load, error) {
+	l, err := m.sockets()
+	if err != nil {
+		return l, err
+	}
+	busy, err := m.readCPU()
+	l.CPUBusy = busy
+	return l, err
+}
+
+// sockets counts the service's sockets through sock_diag, where the
+// kernel leaves out the thousands of TIME_WAIT sockets a busy server
+// holds; through /proc/net/tcp where there is no sock_diag (tcp_diag not
+// loaded, or a fake /proc).
+func (m *Meter) sockets() (Load, error) {
 	var l Load
+	if m.Proc == "" && !m.noDiag {
+		err := m.diag(&l)
+		if err == nil {
+			return l, nil
+		}
+		m.noDiag = true
+		l = Load{}
+	}
 	for _, f := range []string{"net/tcp", "net/tcp6"} {
 		if err := m.readTCP(m.path(f), &l); err != nil {
 			return l, err
 		}
 	}
-	busy, err := m.readCPU()
-	l.CPUBusy = busy
-	return l, err
+	return l, nil
+}
+
+// Requests and answers of sock_diag for TCP (linux/inet_diag.h).
+const (
+	sockDiagByFamily = 20 // SOCK_DIAG_BY_FAMILY
+	diagReqLen       = 56 // struct inet_diag_req_v2
+	diagMsgLen       = 72 // struct inet_diag_msg
+)
+
+func (m *Meter) diag(l *Load) error {
+	c, err := netlink.Dial(unix.NETLINK_SOCK_DIAG, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		req := make([]byte, diagReqLen)
+		req[0], req[1] = family, unix.IPPROTO_TCP
+		binary.NativeEndian.PutUint32(req[4:], 1<<tcpListen|1<<tcpEstablished)
+		msgs, err := c.Execute(netlink.Message{
+			Header: netlink.Header{Type: sockDiagByFamily, Flags: netlink.Request | netlink.Dump},
+			Data:   req,
+		})
+		if err != nil {
+			return fmt.Errorf("angel: sock_diag: %w", err)
+		}
+		for _, msg := range msgs {
+			if err := m.countDiag(msg.Data, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// countDiag adds one socket of a sock_diag answer: a listener's rqueue
+// is its accept queue's length.
+func (m *Meter) countDiag(d []byte, l *Load) error {
+	if len(d) < diagMsgLen {
+		return fmt.Errorf("angel: a sock_diag answer of %d bytes", len(d))
+	}
+	port := binary.BigEndian.Uint16(d[4:])
+	if m.Port != 0 && port != m.Port {
+		return nil
+	}
+	var addr netip.Addr
+	if d[0] == unix.AF_INET {
+		addr = netip.AddrFrom4([4]byte(d[8:12]))
+	} else {
+		addr = netip.AddrFrom16([16]byte(d[8:24])).Unmap()
+	}
+	switch {
+	case d[1] == tcpListen && (addr == m.Service || addr.IsUnspecified()):
+		l.AcceptQueue += binary.NativeEndian.Uint32(d[56:])
+	case d[1] == tcpEstablished && addr == m.Service:
+		l.Established++
+	}
+	return nil
 }
 
 func (m *Meter) path(f string) string {
@@ -128,21 +210,24 @@ func (m *Meter) readCPU() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	idle, total, err := cpuTimes(b)
+	busy, total, err := cpuTimes(b)
 	if err != nil {
 		return 0, err
 	}
-	busy := 0.0
-	if d := total - m.total; m.total != 0 && total > m.total {
-		busy = 1 - float64(idle-m.idle)/float64(d)
+	frac := 0.0
+	if m.total != 0 && total > m.total {
+		frac = float64(busy-m.busy) / float64(total-m.total)
 	}
-	m.idle, m.total = idle, total
-	return min(max(busy, 0), 1), nil
+	m.busy, m.total = busy, total
+	return min(max(frac, 0), 1), nil
 }
 
-// cpuTimes reads the "cpu" line of /proc/stat: idle (with iowait) and
-// all time, in ticks.
-func cpuTimes(stat []byte) (idle, total uint64, err error) {
+// cpuTimes reads the "cpu" line of /proc/stat, in ticks: the time of
+// processes (user, nice, system), and all time. Interrupts and softirqs
+// are not the service's: on the NIC owner they are mostly the forwarding
+// of every kernel's packets, work that follows the NIC, not where a
+// connection is served.
+func cpuTimes(stat []byte) (busy, total uint64, err error) {
 	line, _, _ := bytes.Cut(stat, []byte("\n"))
 	f := strings.Fields(string(line))
 	if len(f) < 6 || f[0] != "cpu" {
@@ -155,9 +240,9 @@ func cpuTimes(stat []byte) (idle, total uint64, err error) {
 			return 0, 0, fmt.Errorf("angel: /proc/stat field %q", s)
 		}
 		total += v
-		if i == 3 || i == 4 { // idle, iowait
-			idle += v
+		if i < 3 {
+			busy += v
 		}
 	}
-	return idle, total, nil
+	return busy, total, nil
 }

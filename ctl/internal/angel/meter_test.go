@@ -1,6 +1,7 @@
 package angel
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -66,15 +67,15 @@ func TestMeterCPUBusy(t *testing.T) {
 	if _, err := m.Read(); err != nil {
 		t.Fatal(err)
 	}
-	// 100 ticks more, 25 of them idle and 5 iowait; guest time (last two
-	// fields) is counted in user already.
-	os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  150 0 120 825 5 0 0 0 40 0\n"), 0o644)
+	// 120 ticks more: 50 user and 20 system, 25 idle and 5 iowait, 20
+	// softirq; guest time (the last two fields) is counted in user already.
+	os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  150 0 120 825 5 0 20 0 40 0\n"), 0o644)
 	l, err := m.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.CPUBusy < 0.699 || l.CPUBusy > 0.701 {
-		t.Errorf("busy %v, want 0.70", l.CPUBusy)
+	if want := 70.0 / 120; l.CPUBusy < want-0.001 || l.CPUBusy > want+0.001 {
+		t.Errorf("busy %v, want %.3f", l.CPUBusy, want)
 	}
 }
 
@@ -96,5 +97,47 @@ func TestMeterReadsThisKernel(t *testing.T) {
 	m := Meter{Service: netip.MustParseAddr("127.0.0.1")}
 	if _, err := m.Read(); err != nil && !strings.Contains(err.Error(), "permission") {
 		t.Fatal(err)
+	}
+}
+
+// Sockets of this test's own on loopback: two connections waiting to be
+// accepted, then accepted; sock_diag and /proc/net/tcp agree.
+func TestMeterCountsRealSockets(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	for range 2 {
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	diag := Meter{Service: netip.MustParseAddr("127.0.0.1"), Port: port}
+	proc := Meter{Service: diag.Service, Port: port, Proc: "/proc"}
+	want := Load{AcceptQueue: 2, Established: 2}
+	for _, m := range []*Meter{&diag, &proc} {
+		if l, err := m.sockets(); err != nil || l != want {
+			t.Errorf("before accepting (proc %q): %+v, %v; want %+v", m.Proc, l, err, want)
+		}
+	}
+	if diag.noDiag {
+		t.Error("sock_diag failed on the host")
+	}
+	for range 2 {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	want.AcceptQueue = 0
+	for _, m := range []*Meter{&diag, &proc} {
+		if l, err := m.sockets(); err != nil || l != want {
+			t.Errorf("accepted (proc %q): %+v, %v; want %+v", m.Proc, l, err, want)
+		}
 	}
 }

@@ -27,10 +27,10 @@
 //     again from every period it is still hot. A node below its weighted fair
 //     share of buckets gains buckets back ("share") from the nodes most above
 //     theirs, never from one below it, and only while no node is hot, its
-//     cooldown is over and its pressure is below the mean by more than
-//     Threshold/2, or while every Auto node's pressure is under Threshold
-//     (nearly idle: nothing to judge by). So a node that comes up gains its
-//     share a few buckets at a time.
+//     cooldown is over and its pressure is not above the mean, or while
+//     every Auto node's pressure is under Threshold (nearly idle: nothing
+//     to judge by). So a node that comes up gains its share a few buckets
+//     at a time.
 //  5. A Drain node gives its buckets away ("drain") and gains none; a Hold
 //     node neither gives nor gains. Down, both lose everything (rule 2).
 //  6. A period moves at most MaxMoves buckets for reasons other than "down",
@@ -138,11 +138,13 @@ type Move struct {
 // maxWeight keeps sums of weights finite.
 const maxWeight = 1e9
 
-// Pressure is how loaded a node is, 1.0 meaning saturated: the larger of its
-// CPU busy fraction and its accept-queue depth over cfg.QueueScale. Either
-// alone can make a node the bottleneck: workers that block queue connections
-// at low CPU, and a node short of CPU can keep its queue empty. The queue
-// term is not capped, so a deeper queue ranks hotter. Established
+// Pressure is how loaded a node is: its CPU busy fraction plus its
+// accept-queue depth over cfg.QueueScale. Either alone can make a node the
+// bottleneck: workers that block queue connections at low CPU, and a node
+// short of CPU can keep its queue empty. The sum ranks a node whose CPU is
+// saturated and whose queue grows above one that is merely saturated: under
+// heavy load every node's CPU is, and only the queue tells which falls
+// behind. The queue term is not capped. Established
 // connections are not pressure: idle keep-alive connections cost little, and
 // the count tells more of a node's past than of its present. A CPUBusy
 // outside 0..1 is clamped; a QueueScale not above 0 leaves the queue out.
@@ -152,7 +154,7 @@ func Pressure(l Load, cfg Config) float64 {
 		p = min(l.CPUBusy, 1)
 	}
 	if cfg.QueueScale > 0 {
-		p = max(p, float64(l.AcceptQueue)/cfg.QueueScale)
+		p += float64(l.AcceptQueue) / cfg.QueueScale
 	}
 	return p
 }
@@ -432,7 +434,7 @@ func (p *plan) share() {
 		return isAuto(n) && n.pressure >= p.cfg.Threshold
 	})
 	takers := filter(p.peers, func(n *peer) bool {
-		return isAuto(n) && n.cool == 0 && (idle || n.pressure < p.mean-p.cfg.Threshold/2)
+		return isAuto(n) && n.cool == 0 && (idle || n.pressure <= p.mean)
 	})
 	from := best(p.peers,
 		func(n *peer) bool { return isAuto(n) && n.count > n.quota && !n.spent },

@@ -40,8 +40,7 @@ const (
 type xdpAngelFlow struct {
 	_      structs.HostLayout
 	Node   uint32
-	Pad    uint32
-	BornNs uint64
+	SynSeq uint32
 }
 
 type xdpAngelFlowKey struct {

@@ -228,11 +228,12 @@ func TestFlowPinned(t *testing.T) {
 	}
 }
 
-// A SYN on ports whose pinned flow is old opens a new flow by the table.
+// A SYN with another sequence number than the one that opened the
+// pinned flow is a new connection on old ports: placed by the table.
 func TestSYNReusesOldPorts(t *testing.T) {
 	d := open(t)
 	key := xdpAngelFlowKey{Saddr: addrBits(client), Sport: htons(40000), Dport: htons(80)}
-	if err := d.objs.AngelFlowV1.Update(key, xdpAngelFlow{Node: 2, BornNs: 1}, ebpf.UpdateAny); err != nil {
+	if err := d.objs.AngelFlowV1.Update(key, xdpAngelFlow{Node: 2, SynSeq: 12345}, ebpf.UpdateAny); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.SetTable(fill(1)); err != nil {

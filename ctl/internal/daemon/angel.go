@@ -16,9 +16,9 @@ import (
 	"github.com/popcorn-kernel/popcorn/ctl/internal/pcnl"
 )
 
-// A node whose last load report is older than this many periods is down
-// for the policy: a kernel that stopped reporting cannot be judged.
-const staleReports = 30
+// A kernel whose last load report is older than this many periods is
+// taken as saturated: one too busy to report is the one to spare.
+const staleReports = 10
 
 // recentMoves is how many moves the status file keeps.
 const recentMoves = 50
@@ -216,13 +216,18 @@ func (b *balancer) step(d *Daemon, cl *pcnl.Client, cfg *config.Config, self int
 	for _, n := range nodes {
 		up[n.ID] = up[n.ID] || n.Up
 	}
-	fresh := map[int]angel.Load{}
+	reported := map[int]angel.Load{}
 	for _, l := range loads {
-		if l.Age < staleReports*d.o.AngelPeriod {
-			fresh[l.ID] = angel.Load{AcceptQueue: l.AcceptQueue, Established: l.Established, CPUBusy: l.CPUBusy}
+		reported[l.ID] = b.judge(l, d.o.AngelPeriod)
+	}
+	pn := policyNodes(cfg, reported, over, func(id int) bool { return up[id] })
+	// A kernel up but yet to report (its popcornd is starting) cannot be
+	// judged: its buckets stay, and it gains none.
+	for i := range pn {
+		if _, ok := reported[int(pn[i].ID)]; !ok && pn[i].Up {
+			pn[i].Mode = angel.Hold
 		}
 	}
-	pn := policyNodes(cfg, fresh, over, func(id int) bool { _, ok := fresh[id]; return ok && up[id] })
 	next, st, moves := angel.Step(b.table, pn, b.state, b.policy)
 	if len(moves) > 0 {
 		if err := b.dp.SetTable(next); err != nil {
@@ -234,6 +239,17 @@ func (b *balancer) step(d *Daemon, cl *pcnl.Client, cfg *config.Config, self int
 	b.mu.Unlock()
 	b.record(d, pn, moves)
 	return nil
+}
+
+// judge is a report as the policy weighs it: a late one as saturated,
+// with a full queue on top.
+func (b *balancer) judge(l pcnl.Load, period time.Duration) angel.Load {
+	out := angel.Load{AcceptQueue: l.AcceptQueue, Established: l.Established, CPUBusy: l.CPUBusy}
+	if l.Age >= staleReports*period {
+		out.CPUBusy = 1
+		out.AcceptQueue = max(out.AcceptQueue, uint32(b.policy.QueueScale))
+	}
+	return out
 }
 
 // policyNodes are the configuration's kernels as the policy sees them.
