@@ -6,7 +6,8 @@
 # measurement, through a CGI of guest 0's httpd on its NIC address:
 #
 #   mode?angel   popcornd from a clean slate: the even table, every kernel auto
-#   mode?hash    the even table, popcornd stopped once it steers: plain hash steering
+#   mode?hash    the even table, every kernel held: plain hash steering, with
+#                popcornd running as in the other modes
 #   mode?single  the other kernels drained: the owner serves alone
 #   hog?on|off   guest 2 loaded with a CPU hog, or not (relayed over sb0)
 #

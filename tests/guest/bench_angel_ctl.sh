@@ -48,11 +48,9 @@ set_mode() {
 	*) echo "unknown mode $1"; return 1 ;;
 	esac
 	waitfor 60 angel_steering || { echo "not steering"; return 1; }
-	case $1 in
-	single) waitfor 60 drained || { echo "not drained"; return 1; } ;;
-	# The table is even: popcornd goes, the program and its table stay.
-	hash) stop_popcornd ;;
-	esac
+	if [ "$1" = single ]; then
+		waitfor 60 drained || { echo "not drained"; return 1; }
+	fi
 	echo "mode $1"
 	popcornctl angel status
 }
