@@ -100,6 +100,17 @@ pcn_rmmod() {
 	rmmod popcorn_shm && rmmod popcorn_msg
 }
 
+# rmmod_live MODULE: unload a module that a running daemon talks to. A
+# netlink dump in flight holds the module for its length, and rmmod then
+# fails with EAGAIN; a reference that outlives 5 s is a leak.
+rmmod_live() {
+	busywait 5000 rmmod_gone "$1"
+}
+
+rmmod_gone() {
+	! module_loaded "$1" || rmmod "$1" 2>/dev/null
+}
+
 # shm_dev: the sysfs directory of the ivshmem PCI device, if any.
 shm_dev() {
 	for d in /sys/bus/pci/devices/*; do
