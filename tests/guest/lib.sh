@@ -66,6 +66,11 @@ ip() {
 MSG_MOD=/lib/popcorn/popcorn_msg.ko
 SHM_MOD=/lib/popcorn/popcorn_shm.ko
 SB_MOD=/lib/popcorn/snapbean.ko
+TCP_MOD=/lib/popcorn/popcorn_tcp.ko
+
+# The transport the messaging suites add their nodes with: shm, or tcp
+# over the rig's virtio-net link (--net).
+PCN_TRANSPORT=${PCN_TRANSPORT:-shm}
 
 # sb_setup ADDR/PREFIX: load snapbean and bring sb0 up with ADDR.
 sb_setup() {
@@ -88,16 +93,28 @@ pcn_nodes() {
 	seq 0 $((POPCORN_GUESTS - 1))
 }
 
-# pcn_insmod / pcn_rmmod: the core, then the shm transport; and back.
-# POPCORN_DEAD_MS (the rig's, on slow kernels) sets the core's dead_ms.
+# pcn_insmod / pcn_rmmod: the core, then the shm transport (and the tcp
+# one for PCN_TRANSPORT=tcp); and back. POPCORN_DEAD_MS (the rig's, on
+# slow kernels) sets the core's dead_ms.
 pcn_insmod() {
 	{ module_loaded popcorn_msg ||
 		insmod "$MSG_MOD" ${POPCORN_DEAD_MS:+dead_ms=$POPCORN_DEAD_MS}; } &&
-		{ module_loaded popcorn_shm || insmod "$SHM_MOD"; }
+		{ module_loaded popcorn_shm || insmod "$SHM_MOD"; } &&
+		{ [ "$PCN_TRANSPORT" != tcp ] || module_loaded popcorn_tcp || insmod "$TCP_MOD"; }
 }
 
 pcn_rmmod() {
-	rmmod popcorn_shm && rmmod popcorn_msg
+	{ ! module_loaded popcorn_tcp || rmmod popcorn_tcp; } &&
+		rmmod popcorn_shm && rmmod popcorn_msg
+}
+
+# pcn_endpoint NODE: how PCN_TRANSPORT reaches the guest of that id.
+pcn_endpoint() {
+	if [ "$PCN_TRANSPORT" = tcp ]; then
+		echo "10.98.0.$(($1 + 1))"
+	else
+		echo "$1"
+	fi
 }
 
 # rmmod_live MODULE: unload a module that a running daemon talks to. A
@@ -137,7 +154,7 @@ module_loaded() {
 }
 
 # pcn_setup: load the modules, name this kernel by its peer id on the
-# window and add every other guest the same way. Sets SHM_DEV, self, and
+# window and add every other guest the same way, over PCN_TRANSPORT. Sets SHM_DEV, self, and
 # peer (the other guest, in two-guest tests).
 pcn_setup() {
 	pcn_insmod || return 1
@@ -148,7 +165,8 @@ pcn_setup() {
 	p=0
 	while [ $p -lt "$POPCORN_GUESTS" ]; do
 		if [ $p -ne "$self" ]; then
-			popcornctl node add $p --transport shm --endpoint $p || return 1
+			popcornctl node add $p --transport "$PCN_TRANSPORT" \
+				--endpoint "$(pcn_endpoint $p)" || return 1
 		fi
 		p=$((p + 1))
 	done

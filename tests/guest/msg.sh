@@ -1,5 +1,5 @@
 #!/bin/sh
-# Messaging between every pair of kernels over the shm transport: nodes
+# Messaging between every pair of kernels over PCN_TRANSPORT: nodes
 # come up, echoes of every size come back byte for byte (the kernel checks
 # them), a bench loses nothing, and the counters add up.
 . ./lib.sh
@@ -34,7 +34,7 @@ wait_done() {
 }
 
 ktap_plan 7
-ktap_check "insmod popcorn_msg popcorn_shm" pcn_insmod
+ktap_check "insmod popcorn_msg, transport $PCN_TRANSPORT" pcn_insmod
 ktap_check "configure self and $((N - 1)) peers" pcn_setup
 ktap_check "all $N nodes up" busywait 30000 all_up
 popcornctl node list
@@ -42,5 +42,5 @@ ktap_check "echo sizes $SIZES to every peer" ping_sizes
 ktap_check "bench 50 x 64 KiB to every peer" every_peer bench_peer
 ktap_check "no errors counted" no_errors
 wait_done
-ktap_check "rmmod popcorn_shm popcorn_msg" pcn_rmmod
+ktap_check "rmmod the transports and popcorn_msg" pcn_rmmod
 ktap_finish
