@@ -97,7 +97,8 @@ $(BUILD)/bin/%: $(GO_SRC)
 
 # Static helpers that run inside guests.
 guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor \
-	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o $(BUILD)/guest/angel-load
+	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o $(BUILD)/guest/angel-load \
+	$(BUILD)/guest/pcn-stranger
 
 # BPF objects: Debian's libbpf-dev headers, the host's UAPI headers.
 $(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c ebpf/snapbean.h
@@ -107,6 +108,10 @@ $(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c ebpf/snapbean.h
 $(BUILD)/guest/angel-load: $(GO_SRC)
 	@mkdir -p $(@D)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./tests/cmd/angel-load
+
+$(BUILD)/guest/pcn-stranger: $(GO_SRC)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./tests/cmd/pcn-stranger
 
 $(BUILD)/guest/shm-floor: tests/bench/shm-floor.c
 	@mkdir -p $(@D)

@@ -56,10 +56,10 @@ static int pcn_tcp_admit(u32 from, const struct sockaddr_storage *peer,
 
 	if (!link)
 		return -ENOENT;
-	if ((int)from > pcn_msg_self())
-		return -EINVAL;	/* the lower id connects */
 	if (!pcn_tcp_same_host(peer, &link->addr))
 		return -EPERM;
+	if ((int)from > pcn_msg_self())
+		return -EINVAL;	/* the lower id connects */
 	*linkp = link;
 	return 0;
 }
