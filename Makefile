@@ -98,7 +98,7 @@ $(BUILD)/bin/%: $(GO_SRC)
 # Static helpers that run inside guests.
 guest-tools: $(BUILD)/guest/debug-exit $(BUILD)/guest/netlink_test $(BUILD)/guest/shm-floor \
 	$(BUILD)/guest/shm-atomic $(BUILD)/guest/steer.bpf.o $(BUILD)/guest/angel-load \
-	$(BUILD)/guest/pcn-stranger
+	$(BUILD)/guest/pcn-stranger $(BUILD)/guest/pcn-nlfuzz
 
 # BPF objects: Debian's libbpf-dev headers, the host's UAPI headers.
 $(BUILD)/guest/%.bpf.o: ebpf/%.bpf.c ebpf/snapbean.h
@@ -112,6 +112,10 @@ $(BUILD)/guest/angel-load: $(GO_SRC)
 $(BUILD)/guest/pcn-stranger: $(GO_SRC)
 	@mkdir -p $(@D)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./tests/cmd/pcn-stranger
+
+$(BUILD)/guest/pcn-nlfuzz: $(GO_SRC)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./tests/cmd/pcn-nlfuzz
 
 $(BUILD)/guest/shm-floor: tests/bench/shm-floor.c
 	@mkdir -p $(@D)
@@ -177,9 +181,9 @@ demo: bins guest-tools modules-matrix
 bench-msg: bins guest-tools modules-matrix
 	$(VM) $(VM_FLAGS) fetch >/dev/null
 	@echo "setup host: $$(nproc) CPUs, $$(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n1), QEMU TCG"
-	@echo "setup guests: 2 x kernel $(KERNEL), 1 vCPU each pinned to host CPUs 0 and 1, 16 MiB window"
+	@echo "setup guests: 2 x kernel $(KERNEL), 1 vCPU each pinned to host CPUs 0 and 1, 16 MiB window, virtio-net bridge"
 	@set -o pipefail; $(VM) $(VM_FLAGS) run --kernel $(KERNEL) --guests 2 --cpus 1 --pin \
-		--shm-size 16777216 --script bench_msg.sh --timeout 10m | \
+		--shm-size 16777216 --net --script bench_msg.sh --timeout 15m | \
 		sed -n 's/^    # \(msg .*\|doorbell .*\|guest .*\)/\1/p'
 
 bench-net: bins guest-tools modules-matrix

@@ -4,11 +4,14 @@
 #   the floor (user processes ping-ponging through BAR2, no kernel code),
 #   a raw doorbell round trip (IRQ to IRQ, in the device layer) before
 #   each doorbell-mode run,
-#   kernel-to-kernel echo RPCs in three receive modes, and throughput.
+#   kernel-to-kernel echo RPCs in three receive modes, and throughput;
+#   then the same echoes and throughput with the node reached over the
+#   tcp transport (virtio-net between the same guests).
 # Guest 0 moves guest 1 through the modes by ringing its vector 2.
 . ./lib.sh
 
 RUNS=3
+TRANSPORT=shm
 PINGS=${POPCORN_PINGS:-2000}
 SIGNAL_VECTOR=2
 SHM_DEV=$(shm_dev)
@@ -29,7 +32,7 @@ json_field() {
 # rtt_run MODE SIZE RUN [PING FLAGS]: one run of echo RPCs.
 rtt_run() {
 	out=$(popcornctl ping "$peer" -c "$PINGS" -s $2 $4 -o json) || return 1
-	echo "# msg rtt size=$2 transport=shm mode=$1 run=$3" \
+	echo "# msg rtt size=$2 transport=$TRANSPORT mode=$1 run=$3" \
 		"p50_us=$(echo "$out" | json_field p50_us)" \
 		"p99_us=$(echo "$out" | json_field p99_us)" | tee -a /tmp/figures
 }
@@ -83,6 +86,39 @@ ratios() {
 		printf "# msg tput ratio size=1048576 shm/floor=%.2f\n", s / f }'
 }
 
+tcp_ratios() {
+	tcp=$(median_p50 "size=64 transport=tcp")
+	for mode in poll doorbell; do
+		shm=$(median_p50 "size=64 transport=shm mode=$mode")
+		awk -v t="$tcp" -v s="$shm" -v m=$mode 'BEGIN {
+			printf "# msg rtt size=64 mode=%s ratio_tcp_over_shm=%.1f\n", m, t / s }'
+	done
+	tcp=$(median_mbps "tput size=65536 transport=tcp")
+	shm=$(median_mbps "tput size=65536 transport=shm")
+	awk -v t="$tcp" -v s="$shm" 'BEGIN {
+		printf "# msg tput size=65536 ratio_shm_over_tcp=%.2f\n", s / t }'
+}
+
+# over_tcp: this kernel's peer again, reached over tcp from now on.
+over_tcp() {
+	TRANSPORT=tcp PCN_TRANSPORT=tcp
+	insmod "$TCP_MOD" && popcornctl node del "$peer" &&
+		popcornctl node add "$peer" --transport tcp --endpoint "$(pcn_endpoint "$peer")" &&
+		busywait 30000 peer_up
+}
+
+measure_tcp() {
+	over_tcp || return 1
+	for size in 64 4096; do
+		run=1
+		while [ $run -le $RUNS ]; do
+			rtt_run sleep $size $run || return 1
+			run=$((run + 1))
+		done
+	done
+	measure_tput && tcp_ratios
+}
+
 measure_tput() {
 	for spec in "65536 2000" "1048576 100"; do
 		set -- $spec
@@ -90,7 +126,7 @@ measure_tput() {
 		while [ $run -le $RUNS ]; do
 			out=$(popcornctl bench "$peer" --size "$1" --count "$2" -o json) || return 1
 			mbps=$(echo "$out" | json_field MBps | awk '{ printf "%.1f", $1 }')
-			echo "# msg tput size=$1 transport=shm run=$run MBps=$mbps" |
+			echo "# msg tput size=$1 transport=$TRANSPORT run=$run MBps=$mbps" |
 				tee -a /tmp/figures
 			run=$((run + 1))
 		done
@@ -139,7 +175,7 @@ answer() {
 	return 1
 }
 
-ktap_plan 4
+ktap_plan 5
 echo "# guest $POPCORN_GUEST: $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPU"
 if [ "$POPCORN_GUEST" = 0 ]; then
 	floor=$(shm-floor ping "$SHM_DEV/resource2" 20000 $RUNS)
@@ -155,8 +191,10 @@ ktap_check "setup" setup
 ktap_check "peer up" busywait 30000 peer_up
 if [ "$POPCORN_GUEST" = 0 ]; then
 	ktap_check "measured" measure
+	ktap_check "measured over tcp" measure_tcp
 else
 	ktap_check "answered" answer
+	ktap_check "answered over tcp" over_tcp
 fi
 barrier 1
 pcn_rmmod
