@@ -59,6 +59,16 @@ bool pcn_ring_prod_acked(struct pcn_ring *r)
 }
 
 /*
+ * Whether the consumer refuses our session for good: it acknowledged it
+ * and detached before we saw the acknowledgment, so it takes the session
+ * as one that may have been read from. Only a new session gets through.
+ */
+bool pcn_ring_prod_refused(struct pcn_ring *r)
+{
+	return le32_to_cpu(READ_ONCE(r->cons->refused_epoch)) == r->epoch;
+}
+
+/*
  * Slots handed out and not given back yet: our counter, then the
  * consumer's tail. The counter never runs more than the ring ahead of the
  * tail, and the tail read after it is only newer, so the difference fits

@@ -102,6 +102,7 @@ void pcn_ring_init(struct pcn_ring *r, void *prod, void *cons, void *data,
 /* Producer side. */
 void pcn_ring_prod_start(struct pcn_ring *r);
 bool pcn_ring_prod_acked(struct pcn_ring *r);
+bool pcn_ring_prod_refused(struct pcn_ring *r);
 int pcn_ring_reserve(struct pcn_ring *r, size_t len, u32 *idx, u32 *nslots,
 		     void **payload);
 void pcn_ring_commit(struct pcn_ring *r, u32 idx, u32 nslots, size_t len,

@@ -197,6 +197,8 @@ static void pcn_shm_link_tick(struct pcn_shm_link *link)
 		if (pcn_ring_prod_acked(&link->tx)) {
 			WRITE_ONCE(link->tx_ready, true);
 			pcn_transport_link_up(link->node);
+		} else if (pcn_ring_prod_refused(&link->tx)) {
+			pcn_shm_tx_restart(link);
 		}
 	} else if (!pcn_ring_prod_acked(&link->tx)) {
 		/* The peer reattached: it wants a new session. */
