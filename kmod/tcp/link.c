@@ -19,7 +19,7 @@ module_param_named(tx_buffer_kb, pcn_tcp_tx_kb, uint, 0644);
 MODULE_PARM_DESC(tx_buffer_kb, "Bytes queued to send per node, in KiB (256..65536; read when a node is added)");
 
 #define PCN_TCP_POLL		(HZ / 10)	/* blocking calls look up this often */
-#define PCN_TCP_HELLO_TIME	HZ		/* to connect, and for the hello */
+#define PCN_TCP_HELLO_TIME	(3 * HZ)	/* to connect, and for the hello */
 #define PCN_TCP_BACKOFF_MAX	HZ
 
 struct pcn_tcp_deadline {

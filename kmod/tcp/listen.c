@@ -2,7 +2,7 @@
 /*
  * The listener: accepts connections on the transport's port and greets
  * each in a work item of its own, so that a stranger who sends nothing
- * holds one of a few slots for a second, never the listener. A connection
+ * holds one of a few slots for three seconds, never the listener. A connection
  * is handed to a node's link only if its hello names a node of ours with
  * a lower id than ours, comes from that node's address, and speaks our
  * version; anything else is answered (when it was a hello) and closed.
@@ -26,7 +26,7 @@ MODULE_PARM_DESC(listen_addr, "Address to listen on: IPv4, or IPv6 in brackets (
 
 /* Connections greeted at once, at most; more are closed at once. */
 #define PCN_TCP_GREETERS	16
-#define PCN_TCP_GREET_TIME	HZ
+#define PCN_TCP_GREET_TIME	(3 * HZ)
 
 static struct {
 	struct socket *sock;

@@ -53,29 +53,32 @@ int pcn_tcp_parse_endpoint(const char *s, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* @ss's IPv4 address, also when it is IPv4-mapped IPv6; false if none. */
+static bool pcn_tcp_ipv4(const struct sockaddr_storage *ss, __be32 *addr)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		*addr = sin->sin_addr.s_addr;
+	else if (ss->ss_family == AF_INET6 && ipv6_addr_v4mapped(&sin6->sin6_addr))
+		*addr = sin6->sin6_addr.s6_addr32[3];
+	else
+		return false;
+	return true;
+}
+
 /* The same address, ports aside; an IPv4-mapped IPv6 address is IPv4. */
 bool pcn_tcp_same_host(const struct sockaddr_storage *a,
 		       const struct sockaddr_storage *b)
 {
 	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
 	__be32 x, y;
 
-	if (a->ss_family == AF_INET6 && b->ss_family == AF_INET6)
-		return ipv6_addr_equal(&a6->sin6_addr, &b6->sin6_addr);
-	if (a->ss_family == AF_INET)
-		x = a4->sin_addr.s_addr;
-	else if (ipv6_addr_v4mapped(&a6->sin6_addr))
-		x = a6->sin6_addr.s6_addr32[3];
-	else
-		return false;
-	if (b->ss_family == AF_INET)
-		y = b4->sin_addr.s_addr;
-	else if (ipv6_addr_v4mapped(&b6->sin6_addr))
-		y = b6->sin6_addr.s6_addr32[3];
-	else
-		return false;
-	return x == y;
+	if (pcn_tcp_ipv4(a, &x) || pcn_tcp_ipv4(b, &y))
+		return pcn_tcp_ipv4(a, &x) && pcn_tcp_ipv4(b, &y) && x == y;
+	return a->ss_family == AF_INET6 && b->ss_family == AF_INET6 &&
+	       ipv6_addr_equal(&a6->sin6_addr, &b6->sin6_addr);
 }
 
 /*
@@ -93,6 +96,12 @@ void pcn_tcp_sock_tune(struct socket *sock, long timeout)
 	release_sock(sk);
 }
 
+/* A call that timed out or was interrupted is tried again, unless @stop. */
+static bool pcn_tcp_again(int n)
+{
+	return n == -EAGAIN || n == -EINTR || n == -ERESTARTSYS;
+}
+
 /*
  * Read exactly @len bytes. 0, -ECONNRESET on end of stream, -ECANCELED
  * when @stop says so between timeouts, or the socket's error.
@@ -108,11 +117,10 @@ int pcn_tcp_recv(struct socket *sock, void *buf, size_t len,
 		vec.iov_base = buf;
 		vec.iov_len = len;
 		n = kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_NOSIGNAL);
-		if (n == -EAGAIN || n == -EINTR || n == -ERESTARTSYS) {
-			if (stop(arg))
-				return -ECANCELED;
+		if (pcn_tcp_again(n) && stop(arg))
+			return -ECANCELED;
+		if (pcn_tcp_again(n))
 			continue;
-		}
 		if (n < 0)
 			return n;
 		if (n == 0)
@@ -132,11 +140,10 @@ int pcn_tcp_send(struct socket *sock, struct kvec *vec, size_t nr,
 
 	while (len) {
 		n = kernel_sendmsg(sock, &msg, vec, nr, len);
-		if (n == -EAGAIN || n == -EINTR || n == -ERESTARTSYS) {
-			if (stop(arg))
-				return -ECANCELED;
+		if (pcn_tcp_again(n) && stop(arg))
+			return -ECANCELED;
+		if (pcn_tcp_again(n))
 			continue;
-		}
 		if (n < 0)
 			return n;
 		len -= n;

@@ -6,14 +6,7 @@ set -u
 URL=http://10.99.0.2:9464
 . ./host_lib.sh
 
-# Tell guest 0 how it went, however this ends, once it listens.
-tell() {
-	for _ in $(seq 240); do
-		echo "done, $fails failed" 2>/dev/null > /dev/tcp/10.99.0.2/9999 && return
-		sleep 0.5
-	done
-}
-trap tell EXIT
+trap tell_guest0 EXIT
 
 healthy() {
 	for _ in $(seq 600); do

@@ -9,13 +9,7 @@ ADDR=10.99.0.2:7373
 tool=${POPCORN_BUILD:-../../build}/guest/pcn-stranger
 . ./host_lib.sh
 
-tell() {
-	for _ in $(seq 240); do
-		echo "done, $fails failed" 2>/dev/null > /dev/tcp/10.99.0.2/9999 && return
-		sleep 0.5
-	done
-}
-trap tell EXIT
+trap tell_guest0 EXIT
 
 listening() {
 	for _ in $(seq 600); do
