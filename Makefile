@@ -36,7 +36,7 @@ VM := $(BUILD)/bin/popcorn-vm
 VM_FLAGS := --build $(BUILD)
 
 .PHONY: bench-angel bpf check-bpf man install all modules modules-matrix check-release test-modules bench-msg bench-net bins guest-tools test \
-	test-host test-guest test-debug modules-debug-kernel demo shell checkpatch uapi check-uapi clean
+	test-host test-guest test-debug test-long modules-debug-kernel demo shell checkpatch uapi check-uapi clean
 
 all: modules bins guest-tools
 
@@ -157,6 +157,11 @@ test-debug: bins guest-tools
 	@kdir=$$(tests/vm/debug-kernel/build.sh) && \
 		$(MAKE) --no-print-directory modules-debug-kernel KDIR_DEBUG=$$kdir
 	$(VM) $(VM_FLAGS) test --kernel debug
+
+# The long suites (tests/guest/suites-long), on both kernels; not in CI.
+test-long: bins guest-tools modules-matrix
+	$(VM) $(VM_FLAGS) fetch >/dev/null
+	$(VM) $(VM_FLAGS) test --manifest suites-long --kernel 6.1 --kernel 6.12
 
 modules-debug-kernel:
 	$(call build_modules,$(KDIR_DEBUG),$(CURDIR),$(KMOD_SRC),modules-debug,$(DEBUG_FLAGS) KCFLAGS=-Werror W=1)

@@ -3,13 +3,13 @@
 # and attributes, well-formed or not), in both kernels at once, while
 # echoes flow between them over shm and over tcp; the fuzzer never
 # deletes the nodes that carry them. Then both nodes are still up, every
-# echo passed, and the fuzzer's nodes are gone. POPCORN_FUZZ_COUNT sets
-# the requests per kernel: 100000, and 4000 on the debug kernel, where
-# each takes twenty times as long.
+# echo passed, and the fuzzer's nodes are gone. COUNT, the requests per
+# kernel: 20000, and 4000 on the debug kernel, where each takes twenty
+# times as long; nlfuzz_long.sh (make test-long) sends 100000.
 . ./lib.sh
 case $(uname -r) in
-*debug*) COUNT=${POPCORN_FUZZ_COUNT:-4000} ;;
-*) COUNT=${POPCORN_FUZZ_COUNT:-100000} ;;
+*debug*) COUNT=${COUNT:-4000} ;;
+*) COUNT=${COUNT:-20000} ;;
 esac
 
 setup() {

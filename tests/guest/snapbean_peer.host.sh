@@ -1,7 +1,7 @@
 #!/bin/bash
-# The client of snapbean_peer.sh, in the rig's namespace: once guest 0
-# says its transfer runs (http://10.99.0.2/phase), have the rig kill guest
-# 2, which the rig then boots again.
+# The client of snapbean_peer.sh and msg_peer.sh, in the rig's namespace:
+# once guest 0 says its transfer runs (http://10.99.0.2/phase), have the
+# rig kill guest 2, which the rig then boots again.
 set -u
 phase=
 for _ in $(seq 1500); do

@@ -16,12 +16,13 @@ import (
 
 func newTestCmd(g *globals) *cobra.Command {
 	var kernels, only []string
+	var manifestName string
 	cmd := &cobra.Command{
 		Use:   "test",
-		Short: "Run the suites of tests/guest/suites on each kernel, reporting KTAP",
+		Short: "Run the suites of tests/guest/suites (or --manifest) on each kernel, reporting KTAP",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			manifest := filepath.Join(g.tests, "suites")
+			manifest := filepath.Join(g.tests, manifestName)
 			suites, err := vm.ParseSuites(manifest)
 			if err != nil {
 				return err
@@ -45,6 +46,7 @@ func newTestCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&kernels, "kernel", []string{"6.1"}, "kernel series to test (repeatable)")
 	cmd.Flags().StringSliceVar(&only, "suite", nil, "run only these suites")
+	cmd.Flags().StringVar(&manifestName, "manifest", "suites", "the suite list, a file in the tests directory")
 	return cmd
 }
 

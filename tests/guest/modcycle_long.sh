@@ -1,0 +1,4 @@
+#!/bin/sh
+# modcycle.sh with 100 cycles, for make test-long.
+CYCLES=100
+. ./modcycle.sh

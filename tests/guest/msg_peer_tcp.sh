@@ -1,0 +1,4 @@
+#!/bin/sh
+# msg_peer.sh over the tcp transport.
+PCN_TRANSPORT=tcp
+. ./msg_peer.sh
