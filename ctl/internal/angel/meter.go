@@ -222,11 +222,11 @@ func (m *Meter) readCPU() (float64, error) {
 	return min(max(frac, 0), 1), nil
 }
 
-// cpuTimes reads the "cpu" line of /proc/stat, in ticks: busy time
-// (user, nice, system, irq, softirq), and all time. Softirqs count: a
-// kernel's TCP receive runs there, and on the NIC owner so does the
-// forwarding of every kernel's packets, which leaves it less room to
-// serve connections of its own.
+// cpuTimes reads the "cpu" line of /proc/stat, in ticks: the time of
+// processes (user, nice, system), and all time. Interrupts and softirqs
+// are not the service's: on the NIC owner they are mostly the forwarding
+// of every kernel's packets, work that follows the NIC, not where a
+// connection is served.
 func cpuTimes(stat []byte) (busy, total uint64, err error) {
 	line, _, _ := bytes.Cut(stat, []byte("\n"))
 	f := strings.Fields(string(line))
@@ -240,7 +240,7 @@ func cpuTimes(stat []byte) (busy, total uint64, err error) {
 			return 0, 0, fmt.Errorf("angel: /proc/stat field %q", s)
 		}
 		total += v
-		if i < 3 || i == 5 || i == 6 {
+		if i < 3 {
 			busy += v
 		}
 	}

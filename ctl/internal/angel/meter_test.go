@@ -67,15 +67,14 @@ func TestMeterCPUBusy(t *testing.T) {
 	if _, err := m.Read(); err != nil {
 		t.Fatal(err)
 	}
-	// 140 ticks more: 50 user and 20 system, 25 idle and 5 iowait, 10
-	// irq, 20 softirq and 10 steal; guest time (the last two fields) is
-	// counted in user already.
-	os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  150 0 120 825 5 10 20 10 40 0\n"), 0o644)
+	// 120 ticks more: 50 user and 20 system, 25 idle and 5 iowait, 20
+	// softirq; guest time (the last two fields) is counted in user already.
+	os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  150 0 120 825 5 0 20 0 40 0\n"), 0o644)
 	l, err := m.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 100.0 / 140; l.CPUBusy < want-0.001 || l.CPUBusy > want+0.001 {
+	if want := 70.0 / 120; l.CPUBusy < want-0.001 || l.CPUBusy > want+0.001 {
 		t.Errorf("busy %v, want %.3f", l.CPUBusy, want)
 	}
 }

@@ -167,40 +167,17 @@ func (d *Dataplane) SetOverride(node uint32, o Override) error {
 	return d.maps.AngelCtlV1.Update(node, xdpAngelCtl{Mode: uint32(o.Mode), Weight: o.Weight}, ebpf.UpdateAny)
 }
 
-// Overrides reads every node's override, in one system call: the owner
-// reads them each period.
+// Overrides reads every node's override.
 func (d *Dataplane) Overrides() ([MaxNodes]Override, error) {
 	var out [MaxNodes]Override
-	ctl := make([]xdpAngelCtl, MaxNodes)
-	if err := lookupArray(d.maps.AngelCtlV1, ctl); err != nil {
-		return out, err
-	}
-	for i, c := range ctl {
+	for i := range out {
+		var c xdpAngelCtl
+		if err := d.maps.AngelCtlV1.Lookup(uint32(i), &c); err != nil {
+			return out, err
+		}
 		out[i] = Override{Mode: Mode(min(c.Mode, uint32(Hold))), Weight: c.Weight}
 	}
 	return out, nil
-}
-
-// lookupArray fills vals with an array map's entries 0..len(vals)-1.
-func lookupArray[V any](m *ebpf.Map, vals []V) error {
-	var cursor ebpf.MapBatchCursor
-	keys := make([]uint32, len(vals))
-	for done := 0; done < len(vals); {
-		n, err := m.BatchLookup(&cursor, keys[done:], vals[done:], nil)
-		done += n
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for i, k := range keys {
-		if k != uint32(i) {
-			return fmt.Errorf("angel: %s: entry %d read as key %d", m, i, k)
-		}
-	}
-	return nil
 }
 
 func htons(v uint16) uint16 {
@@ -229,8 +206,10 @@ func (d *Dataplane) SetTable(t Table) error {
 // Table reads the bucket table.
 func (d *Dataplane) Table() (Table, error) {
 	t := make(Table, Buckets)
-	if err := lookupArray(d.maps.AngelBktV1, []uint32(t)); err != nil {
-		return nil, err
+	for i := range t {
+		if err := d.maps.AngelBktV1.Lookup(uint32(i), &t[i]); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

@@ -117,7 +117,6 @@ type balancer struct {
 	table  angel.Table
 	state  angel.State
 	policy angel.Config
-	smooth angel.Smoother
 
 	mu      sync.Mutex // status, which metrics read
 	status  angel.Status
@@ -142,7 +141,7 @@ func startBalancer(d *Daemon, cfg *config.Config, self int) (*balancer, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &balancer{dp: dp, policy: angel.DefaultConfig(), smooth: angel.Smoother{Weight: angel.DefaultSmoothing}, status: angel.Status{Owner: self, Moves: map[string]uint64{}}}
+	b := &balancer{dp: dp, policy: angel.DefaultConfig(), status: angel.Status{Owner: self, Moves: map[string]uint64{}}}
 	if err := b.adopt(cfg, angel.Steering{Service: svc.Address, Port: svc.Port, SnapBean: sb.Index, Self: uint32(self)}); err != nil {
 		dp.Close()
 		return nil, err
@@ -217,7 +216,10 @@ func (b *balancer) step(d *Daemon, cl *pcnl.Client, cfg *config.Config, self int
 	for _, n := range nodes {
 		up[n.ID] = up[n.ID] || n.Up
 	}
-	reported := b.judge(loads, d.o.AngelPeriod)
+	reported := map[int]angel.Load{}
+	for _, l := range loads {
+		reported[l.ID] = b.judge(l, d.o.AngelPeriod)
+	}
 	pn := policyNodes(cfg, reported, over, func(id int) bool { return up[id] })
 	// A kernel up but yet to report (its popcornd is starting) cannot be
 	// judged: its buckets stay, and it gains none.
@@ -239,21 +241,13 @@ func (b *balancer) step(d *Daemon, cl *pcnl.Client, cfg *config.Config, self int
 	return nil
 }
 
-// judge is the reports as the policy weighs them: averaged over the last
-// periods, and a late one as saturated, with a full queue on top.
-func (b *balancer) judge(loads []pcnl.Load, period time.Duration) map[int]angel.Load {
-	fresh := make(map[int]angel.Load, len(loads))
-	for _, l := range loads {
-		fresh[l.ID] = angel.Load{AcceptQueue: l.AcceptQueue, Established: l.Established, CPUBusy: l.CPUBusy}
-	}
-	out := b.smooth.Smooth(fresh)
-	for _, l := range loads {
-		if l.Age >= staleReports*period {
-			sat := out[l.ID]
-			sat.CPUBusy = 1
-			sat.AcceptQueue = max(sat.AcceptQueue, uint32(b.policy.QueueScale))
-			out[l.ID] = sat
-		}
+// judge is a report as the policy weighs it: a late one as saturated,
+// with a full queue on top.
+func (b *balancer) judge(l pcnl.Load, period time.Duration) angel.Load {
+	out := angel.Load{AcceptQueue: l.AcceptQueue, Established: l.Established, CPUBusy: l.CPUBusy}
+	if l.Age >= staleReports*period {
+		out.CPUBusy = 1
+		out.AcceptQueue = max(out.AcceptQueue, uint32(b.policy.QueueScale))
 	}
 	return out
 }
